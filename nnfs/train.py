@@ -1,0 +1,243 @@
+"""Two ways to train the network, both built on `forward`, `backward` and `update_params`.
+
+* `gradient_descent`: the original notebook's algorithm, faithfully: every step
+  uses the whole training set (full batch), alpha = 0.10, 1000 iterations.
+* `minibatch_sgd`: the fast trainer: shuffled mini-batches, He init, optional
+  Adam and ±1-pixel shift augmentation. Same maths, many more (cheaper) steps.
+
+Both return ``(params, history)``. Library code never prints: the CLI and the
+notebooks display the history.
+"""
+
+# --8<-- [start:imports]
+import time
+from dataclasses import asdict, dataclass, field, replace
+
+import numpy as np
+import pandas as pd
+
+from nnfs.network import accuracy, backward, cross_entropy, forward, init_params, predict, update_params
+# --8<-- [end:imports]
+
+
+# --8<-- [start:TrainConfig]
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that decides a training run. Same config + same data = same weights, bit for bit."""
+
+    trainer: str = "gd"          # "gd": full-batch gradient descent (the original); "fast": mini-batch SGD
+    n_hidden: int = 10           # hidden ReLU units; the original has 10
+    learning_rate: float = 0.10  # alpha; the original's 0.10
+    iterations: int = 1000       # gd only: full-batch steps, as in the original notebook
+    epochs: int = 3              # fast only: passes over the training set
+    batch_size: int = 32         # fast only: examples per step (m in the gradient formulas)
+    optimizer: str = "sgd"       # "sgd" (W <- W - alpha dW) or "adam" (per-weight step sizes)
+    init: str = "uniform"        # "uniform": rand - 0.5 as in the original; "he": N(0, 2 / fan_in)
+    schedule: str = "constant"   # fast only: "constant" alpha, or "linear" decay from alpha to 0
+    shift: bool = False          # fast only: move each digit by a random ±1 pixel every epoch
+    seed: int = 0                # seeds the one rng used for init, shuffling and shifts
+    dtype: str = "float32"       # float32 halves memory traffic; gradient checks use float64
+    eval_every: int = 10         # steps between history rows (each row evaluates the dev set)
+
+    def __post_init__(self):
+        checks = [
+            ("trainer", self.trainer in ("gd", "fast"), "must be 'gd' or 'fast'"),
+            ("n_hidden", self.n_hidden >= 1, "must be at least 1"),
+            ("learning_rate", 0 < self.learning_rate <= 10, "must be in (0, 10]"),
+            ("iterations", self.iterations >= 1, "must be at least 1"),
+            ("epochs", self.epochs >= 1, "must be at least 1"),
+            ("batch_size", self.batch_size >= 1, "must be at least 1"),
+            ("optimizer", self.optimizer in ("sgd", "adam"), "must be 'sgd' or 'adam'"),
+            ("schedule", self.schedule in ("constant", "linear"), "must be 'constant' or 'linear'"),
+            ("init", self.init in ("uniform", "he"), "must be 'uniform' or 'he'"),
+            ("dtype", self.dtype in ("float32", "float64"), "must be 'float32' or 'float64'"),
+            ("eval_every", self.eval_every >= 1, "must be at least 1"),
+        ]
+        for name, ok, rule in checks:
+            if not ok:
+                raise ValueError(f"TrainConfig.{name} {rule}, got {getattr(self, name)!r}")
+
+    @classmethod
+    def fast(cls, **overrides):
+        """The fast trainer's defaults: 30 epochs of mini-batches of 32, He init,
+        plain SGD with alpha decaying linearly from 0.3 to 0, and ±1-pixel shifts.
+        On the 5,000-digit sample this reaches about 0.90-0.92 dev accuracy in
+        about half a second."""
+        base = dict(trainer="fast", init="he", learning_rate=0.3, batch_size=32, epochs=30,
+                    schedule="linear", shift=True, eval_every=25)
+        return cls(**{**base, **overrides})
+
+    def to_dict(self):
+        return asdict(self)
+
+    def replace(self, **changes):
+        return replace(self, **changes)
+# --8<-- [end:TrainConfig]
+
+
+# --8<-- [start:History]
+@dataclass
+class History:
+    """One row every `eval_every` steps.
+
+    loss, train_accuracy: means over the batches since the previous row.
+    dev_accuracy: on the whole dev set at that step (NaN without a dev set).
+    seconds: training time so far, not counting the evaluations.
+    """
+
+    step: list = field(default_factory=list)
+    epoch: list = field(default_factory=list)
+    loss: list = field(default_factory=list)
+    train_accuracy: list = field(default_factory=list)
+    dev_accuracy: list = field(default_factory=list)
+    seconds: list = field(default_factory=list)
+
+    def to_frame(self):
+        return pd.DataFrame(self.__dict__)
+
+    @property
+    def final_dev_accuracy(self):
+        return self.dev_accuracy[-1] if self.dev_accuracy else float("nan")
+# --8<-- [end:History]
+
+
+class _Recorder:
+    """Accumulates batch losses between rows and times training without evaluation."""
+
+    def __init__(self, config, X_dev, Y_dev):
+        self.config, self.X_dev, self.Y_dev = config, X_dev, Y_dev
+        self.history = History()
+        self.losses, self.accuracies = [], []
+        self.train_seconds, self.t0 = 0.0, time.perf_counter()
+
+    def batch(self, A2, Y):
+        self.losses.append(cross_entropy(A2, Y))
+        self.accuracies.append(accuracy(A2.argmax(axis=0), Y))
+
+    def row(self, params, step, epoch):
+        now = time.perf_counter()
+        self.train_seconds += now - self.t0
+        h = self.history
+        h.step.append(step)
+        h.epoch.append(epoch)
+        h.loss.append(float(np.mean(self.losses)))
+        h.train_accuracy.append(float(np.mean(self.accuracies)))
+        dev = accuracy(predict(params, self.X_dev), self.Y_dev) if self.X_dev is not None else float("nan")
+        h.dev_accuracy.append(dev)
+        h.seconds.append(self.train_seconds)
+        self.losses, self.accuracies = [], []
+        self.t0 = time.perf_counter()
+
+
+def _prepare(X, Y, config, X_dev):
+    dtype = np.dtype(config.dtype)
+    X = np.asarray(X, dtype=dtype)
+    Y = np.asarray(Y)
+    if X.ndim != 2 or X.shape[0] != 784:
+        raise ValueError(f"X must have shape (784, m), one example per column; got {X.shape}")
+    if Y.shape != (X.shape[1],):
+        raise ValueError(f"Y must have shape ({X.shape[1]},) to match X; got {Y.shape}")
+    if X_dev is not None:
+        X_dev = np.asarray(X_dev, dtype=dtype)
+    return X, Y, X_dev
+
+
+# --8<-- [start:gradient_descent]
+def gradient_descent(X, Y, config=TrainConfig(), X_dev=None, Y_dev=None, *, rng=None):
+    """The original algorithm: `config.iterations` full-batch steps of size alpha.
+
+    X (784, m) in [0, 1], Y (m,) ints. Returns (params, History).
+    """
+    X, Y, X_dev = _prepare(X, Y, config, X_dev)
+    rng = np.random.default_rng(config.seed) if rng is None else rng
+    params = init_params(784, config.n_hidden, 10, rng=rng, init=config.init, dtype=X.dtype)
+    record = _Recorder(config, X_dev, Y_dev)
+    for i in range(1, config.iterations + 1):
+        cache = forward(params, X)
+        grads = backward(params, cache, X, Y)          # m = X.shape[1], the whole set
+        params = update_params(params, grads, config.learning_rate)
+        record.batch(cache["A2"], Y)
+        if i % config.eval_every == 0 or i == config.iterations:
+            record.row(params, step=i, epoch=float(i))
+    return params, record.history
+# --8<-- [end:gradient_descent]
+
+
+# --8<-- [start:shift]
+def shift_images(X, rng):
+    """Move every digit in X (784, m) by a random -1, 0 or +1 pixel in x and y.
+
+    Vacated pixels become 0 (background). Returns a new (784, m) array.
+    """
+    m = X.shape[1]
+    images = X.T.reshape(m, 28, 28)                           # one image per row: fast gathers
+    padded = np.pad(images, ((0, 0), (1, 1), (1, 1)))         # (m, 30, 30), zero border
+    dy, dx = rng.integers(-1, 2, size=(2, m))
+    out = np.empty_like(images)
+    for sy in (-1, 0, 1):                                     # 9 vectorised groups
+        for sx in (-1, 0, 1):
+            rows = np.flatnonzero((dy == sy) & (dx == sx))
+            out[rows] = padded[rows, 1 - sy:29 - sy, 1 - sx:29 - sx]
+    return out.reshape(m, 784).T                              # (784, m)
+# --8<-- [end:shift]
+
+
+# --8<-- [start:adam]
+def adam_update(params, grads, state, learning_rate, beta1=0.9, beta2=0.999, eps=1e-8):
+    """One Adam step. `state` holds the running moments and the step count t.
+
+    m <- b1 m + (1 - b1) dW;  v <- b2 v + (1 - b2) dW^2
+    W <- W - alpha * m_hat / (sqrt(v_hat) + eps), with bias-corrected m_hat, v_hat.
+    """
+    t = state["t"] = state.get("t", 0) + 1
+    new = {}
+    for name, W in params.items():
+        dW = grads["d" + name]
+        m = state[name + ".m"] = beta1 * state.get(name + ".m", 0) + (1 - beta1) * dW
+        v = state[name + ".v"] = beta2 * state.get(name + ".v", 0) + (1 - beta2) * dW * dW
+        m_hat = m / (1 - beta1**t)
+        v_hat = v / (1 - beta2**t)
+        new[name] = (W - learning_rate * m_hat / (np.sqrt(v_hat) + eps)).astype(W.dtype)
+    return new
+# --8<-- [end:adam]
+
+
+# --8<-- [start:minibatch_sgd]
+def minibatch_sgd(X, Y, config=TrainConfig.fast(), X_dev=None, Y_dev=None, *, rng=None):
+    """Mini-batch SGD: each epoch shuffles the columns and steps on every
+    `batch_size` of them. X (784, m) in [0, 1], Y (m,) ints. Returns (params, History).
+    """
+    X, Y, X_dev = _prepare(X, Y, config, X_dev)
+    rng = np.random.default_rng(config.seed) if rng is None else rng
+    params = init_params(784, config.n_hidden, 10, rng=rng, init=config.init, dtype=X.dtype)
+    m, B = X.shape[1], config.batch_size
+    record, adam_state, step = _Recorder(config, X_dev, Y_dev), {}, 0
+    total_steps = config.epochs * -(-m // B)
+    for epoch in range(config.epochs):
+        Xe = shift_images(X, rng) if config.shift else X
+        order = rng.permutation(m)
+        XT, Ye = Xe.T[order], Y[order]                     # (m, 784): rows are examples, so
+        for start in range(0, m, B):                       # a batch is a contiguous block
+            Xb, Yb = XT[start:start + B].T, Ye[start:start + B]  # (784, B) view, no copy
+            cache = forward(params, Xb)
+            grads = backward(params, cache, Xb, Yb)        # m = Xb.shape[1], this batch
+            alpha = config.learning_rate
+            if config.schedule == "linear":
+                alpha *= 1 - step / total_steps                # from alpha down to alpha / total_steps
+            if config.optimizer == "adam":
+                params = adam_update(params, grads, adam_state, alpha)
+            else:
+                params = update_params(params, grads, alpha)
+            record.batch(cache["A2"], Yb)
+            step += 1
+            last = epoch == config.epochs - 1 and start + B >= m
+            if step % config.eval_every == 0 or last:
+                record.row(params, step=step, epoch=epoch + min(start + B, m) / m)
+    return params, record.history
+# --8<-- [end:minibatch_sgd]
+
+
+def train(X, Y, config=TrainConfig(), X_dev=None, Y_dev=None, *, rng=None):
+    """Run the trainer that `config.trainer` names. Returns (params, History)."""
+    fit = gradient_descent if config.trainer == "gd" else minibatch_sgd
+    return fit(X, Y, config, X_dev, Y_dev, rng=rng)
