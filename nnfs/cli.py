@@ -1,0 +1,343 @@
+"""The command line: ``nnfs train``, ``nnfs evaluate`` and ``nnfs predict``.
+
+Run as ``nnfs ...`` (the console script) or ``python -m nnfs ...``.
+Results go to stdout; a spinner goes to stderr only when stderr is a terminal.
+Bad input of any kind is one line on stderr, ``nnfs: error: <message>``, and
+exit status 2, never a traceback. `main` returns the exit status, so tests can
+call it in-process.
+"""
+
+import argparse
+import re
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+from nnfs import __version__
+from nnfs.network import accuracy, forward, predict
+from nnfs.train import TrainConfig, train
+
+# argparse dest -> TrainConfig field, for the options that build the config
+CONFIG_OPTIONS = {
+    "hidden": "n_hidden",
+    "iterations": "iterations",
+    "epochs": "epochs",
+    "learning_rate": "learning_rate",
+    "batch_size": "batch_size",
+    "optimizer": "optimizer",
+    "init": "init",
+    "seed": "seed",
+}
+# options the other trainer never reads
+IGNORED_BY = {"gd": ("epochs", "batch_size", "optimizer"), "fast": ("iterations",)}
+
+
+def _flag(dest):
+    return "--" + dest.replace("_", "-")
+
+
+class _Spinner:
+    """``| label 1.2s`` redrawn on one line of ``stream`` while the block runs.
+
+    The trainers take no callback, so this shows elapsed time, not a fraction
+    done. Does nothing unless ``stream`` is a terminal, so pipes and logs stay clean.
+    """
+
+    FRAMES = "|/-\\"
+
+    def __init__(self, label, stream=None):
+        self.label, self.stream = label, stream if stream is not None else sys.stderr
+        isatty = getattr(self.stream, "isatty", None)
+        self.enabled = bool(isatty and isatty())
+
+    def __enter__(self):
+        if self.enabled:
+            self.t0 = time.perf_counter()
+            self.stop = threading.Event()
+            self.thread = threading.Thread(target=self._run, daemon=True)
+            self.thread.start()
+        return self
+
+    def _draw(self, text):
+        self.stream.write(f"\r\033[K{text}")
+        self.stream.flush()
+
+    def _run(self):
+        i = 0
+        while not self.stop.wait(0.1):
+            self._draw(f"{self.FRAMES[i % 4]} {self.label} {time.perf_counter() - self.t0:.1f}s")
+            i += 1
+
+    def __exit__(self, exc_type, exc, tb):
+        if self.enabled:
+            self.stop.set()
+            self.thread.join()
+            seconds = time.perf_counter() - self.t0
+            self._draw(f"{self.label} done in {seconds:.1f}s\n" if exc_type is None else "")
+        return False
+
+
+# ----------------------------------------------------------------------------
+# nnfs train
+# ----------------------------------------------------------------------------
+
+def _train_config(args):
+    """TrainConfig from the trainer's defaults and only the options the user gave."""
+    given = {field: getattr(args, dest) for dest, field in CONFIG_OPTIONS.items() if getattr(args, dest) is not None}
+    if args.seed is not None and args.seed < 0:
+        raise ValueError(f"--seed must be a non-negative integer, got {args.seed}")
+    try:
+        return TrainConfig.fast(**given) if args.trainer == "fast" else TrainConfig(trainer="gd", **given)
+    except ValueError as err:
+        # "TrainConfig.n_hidden must be at least 1, got 0" -> "--hidden must be at least 1, got 0 (...)"
+        message = str(err)
+        match = re.search(r"TrainConfig\.(\w+)", message)
+        fields = {field: dest for dest, field in CONFIG_OPTIONS.items()}
+        if match and match.group(1) in fields:
+            message = message.replace(match.group(0), _flag(fields[match.group(1)])) + f" ({match.group(0)})"
+        raise ValueError(message) from None
+
+
+def _describe(config):
+    if config.trainer == "gd":
+        steps = f"{config.iterations} full-batch iterations"
+        how = f"learning rate {config.learning_rate:g}"
+    else:
+        steps = f"{config.epochs} epochs of batches of {config.batch_size}"
+        how = (f"{config.optimizer}, learning rate {config.learning_rate:g}"
+               + (" decaying linearly" if config.schedule == "linear" else ""))
+    return (f"trainer: {config.trainer}, {steps}, {how}, {config.init} init, "
+            f"{config.n_hidden} hidden units, seed {config.seed}")
+
+
+def cmd_train(args):
+    from nnfs.data import load_dataset, train_dev_split
+    from nnfs.model_io import save_model
+
+    out = Path(args.out)
+    if out.is_dir():
+        raise ValueError(f"--out {out} is a directory; give a file name such as {out / 'model.npz'}")
+    if not out.parent.is_dir():
+        raise FileNotFoundError(f"--out {out}: directory {out.parent} does not exist")
+    config = _train_config(args)
+    if args.dev_size < 1:
+        raise ValueError(f"--dev-size must be at least 1 (the dev set measures accuracy), got {args.dev_size}")
+    ignored = [_flag(dest) for dest in IGNORED_BY[config.trainer] if getattr(args, dest) is not None]
+    if ignored:
+        print(f"nnfs: warning: --trainer {config.trainer} ignores {', '.join(ignored)}", file=sys.stderr)
+
+    with _Spinner(f"loading {args.data}"):
+        dataset = load_dataset(args.data, cache_dir=args.cache_dir)
+    m = dataset.Y.size
+    if args.dev_size >= m:
+        raise ValueError(
+            f"--dev-size {args.dev_size} is too large: {args.data} has {m:,} examples "
+            f"and at least one must be left for training"
+        )
+    X_train, Y_train, X_dev, Y_dev = train_dev_split(
+        dataset.X, dataset.Y, args.dev_size, rng=np.random.default_rng(config.seed)
+    )
+    print(f"data: {dataset.description}: {Y_train.size:,} for training, {Y_dev.size:,} for dev")
+    print(_describe(config))
+
+    with _Spinner(f"training ({config.trainer})"):
+        params, _history = train(X_train, Y_train, config, X_dev, Y_dev)
+    dev_accuracy = accuracy(predict(params, X_dev), Y_dev)
+    print(f"train accuracy: {accuracy(predict(params, X_train), Y_train):.4f}")
+    print(f"dev accuracy: {dev_accuracy:.4f}")
+
+    metadata = {
+        "config": config.to_dict(),
+        "dataset": {
+            "name": dataset.name,
+            "identity": dataset.identity,
+            "description": dataset.description,
+            "n_train": int(Y_train.size),
+            "n_dev": int(Y_dev.size),
+        },
+        "dev_accuracy": dev_accuracy,
+        "seed": config.seed,
+    }
+    save_model(out, params, metadata)
+    print(f"saved {out}")
+    return 0
+
+
+# ----------------------------------------------------------------------------
+# nnfs evaluate
+# ----------------------------------------------------------------------------
+
+def _evaluation_data(args):
+    """(X, Y, description) for evaluate's --data or --images/--labels."""
+    from nnfs.data import load_dataset, load_idx, load_mnist
+
+    if args.images is not None:
+        X, Y = load_idx(args.images, args.labels)
+        return X, Y, f"{args.images} with labels {args.labels} ({Y.size:,} digits)"
+    if args.data == "mnist":
+        _train, (X, Y) = load_mnist(cache_dir=args.cache_dir)
+        return X, Y, f"the MNIST test set ({Y.size:,} digits)"
+    dataset = load_dataset(args.data, cache_dir=args.cache_dir)
+    return dataset.X, dataset.Y, dataset.description
+
+
+def per_digit_table(pred, Y):
+    """Lines of a table: digit, count, correct, accuracy, and a final 'all' row."""
+    lines = [f"{'digit':>5}  {'count':>6}  {'correct':>7}  {'accuracy':>8}"]
+    for digit in [*range(10), "all"]:
+        mask = np.ones_like(Y, dtype=bool) if digit == "all" else Y == digit
+        count, correct = int(mask.sum()), int((pred[mask] == Y[mask]).sum())
+        rate = f"{correct / count:.4f}" if count else "-"
+        lines.append(f"{digit:>5}  {count:>6}  {correct:>7}  {rate:>8}")
+    return lines
+
+
+def cmd_evaluate(args):
+    from nnfs.model_io import load_model
+
+    if (args.data is None) == (args.images is None):
+        args.parser.error("give either --data or --images (with --labels)")
+    if (args.images is None) != (args.labels is None):
+        args.parser.error("--images and --labels go together")
+    params, _metadata = load_model(args.model)
+    with _Spinner("loading data"):
+        X, Y, description = _evaluation_data(args)
+    pred = predict(params, X)
+    print(f"evaluated {args.model} on {description}")
+    print(f"accuracy: {accuracy(pred, Y):.4f}")
+    for line in per_digit_table(pred, Y):
+        print(line)
+    return 0
+
+
+# ----------------------------------------------------------------------------
+# nnfs predict
+# ----------------------------------------------------------------------------
+
+def _is_csv(path):
+    return path.name.lower().endswith((".csv", ".csv.gz"))
+
+
+def cmd_predict(args):
+    from nnfs.data import load_csv
+    from nnfs.image import load_png
+    from nnfs.model_io import load_model
+
+    path = Path(args.input)
+    if args.row is not None and not _is_csv(path):
+        raise ValueError(f"--row applies only to a CSV file, not to {path}")
+    params, _metadata = load_model(args.model)
+    label = None
+    if _is_csv(path):
+        X, Y = load_csv(path)
+        row = 0 if args.row is None else args.row
+        m = X.shape[1]
+        if not 0 <= row < m:
+            raise ValueError(f"--row {row} is out of range: {path} has {m:,} data rows (0..{m - 1})")
+        x = X[:, row]
+        label = None if Y is None else int(Y[row])
+    else:
+        x, notes = load_png(path)
+        for note in notes:
+            print(f"note: {note}")
+    probabilities = forward(params, x.reshape(784, 1).astype(params["W1"].dtype))["A2"][:, 0]  # (10,)
+    print(f"prediction: {int(probabilities.argmax())}")
+    for digit, p in enumerate(probabilities):
+        print(f"{digit:>3}  {p:.4f}")
+    if label is not None:
+        print(f"label: {label}")
+    return 0
+
+
+# ----------------------------------------------------------------------------
+# Parser and entry point
+# ----------------------------------------------------------------------------
+
+def _default_help(text, field, trainers=("gd", "fast")):
+    """Help text ending with TrainConfig's defaults for `field`, per trainer when they differ."""
+    values = {"gd": getattr(TrainConfig(), field), "fast": getattr(TrainConfig.fast(), field)}
+    if len(trainers) == 1:
+        return f"{trainers[0]} only: {text} (default: {values[trainers[0]]})"
+    if values["gd"] == values["fast"]:
+        return f"{text} (default: {values['gd']})"
+    return f"{text} (default: gd {values['gd']}, fast {values['fast']})"
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="nnfs", description="Train, evaluate and use a 784-10-10 digit classifier, built in NumPy."
+    )
+    parser.add_argument("--version", action="version", version=f"nnfs {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = commands.add_parser("train", help="train a network and save it to an .npz file")
+    p.add_argument("--data", default="sample", metavar="sample|mnist|PATH.csv",
+                   help="training data: the embedded 5,000-digit sample, MNIST's 60k training set, "
+                        "or a Kaggle-style train CSV (default: sample)")
+    p.add_argument("--trainer", choices=("gd", "fast"), default="gd",
+                   help="gd: full-batch gradient descent as in the original notebook; "
+                        "fast: mini-batch SGD (default: gd)")
+    p.add_argument("--hidden", type=int, metavar="H", help=_default_help("hidden units", "n_hidden"))
+    p.add_argument("--iterations", type=int, metavar="N",
+                   help=_default_help("full-batch steps", "iterations", ("gd",)))
+    p.add_argument("--epochs", type=int, metavar="N",
+                   help=_default_help("passes over the training set", "epochs", ("fast",)))
+    p.add_argument("--learning-rate", type=float, metavar="ALPHA",
+                   help=_default_help("step size alpha", "learning_rate"))
+    p.add_argument("--batch-size", type=int, metavar="B",
+                   help=_default_help("examples per step", "batch_size", ("fast",)))
+    p.add_argument("--optimizer", choices=("sgd", "adam"), help=_default_help("update rule", "optimizer", ("fast",)))
+    p.add_argument("--init", choices=("he", "uniform"), help=_default_help("weight initialisation", "init"))
+    p.add_argument("--seed", type=int, metavar="S",
+                   help="seeds the dev split, the initial weights and the shuffling (default: 0)")
+    p.add_argument("--dev-size", type=int, default=1000, metavar="N",
+                   help="examples held out to measure accuracy (default: 1000)")
+    p.add_argument("--cache-dir", metavar="DIR",
+                   help="folder of the MNIST files (default: $NNFS_DATA_DIR or ~/.cache/nnfs)")
+    p.add_argument("--out", required=True, metavar="MODEL.npz", help="where to save the trained model")
+    p.set_defaults(func=cmd_train, parser=p)
+
+    p = commands.add_parser("evaluate", help="accuracy of a saved model, overall and per digit")
+    p.add_argument("model", metavar="MODEL.npz")
+    p.add_argument("--data", metavar="sample|mnist|PATH.csv",
+                   help="the whole sample, MNIST's 10k test set, or a Kaggle-style train CSV")
+    p.add_argument("--images", metavar="IDX", help="an IDX image file (gzipped or raw), with --labels")
+    p.add_argument("--labels", metavar="IDX", help="the IDX label file that goes with --images")
+    p.add_argument("--cache-dir", metavar="DIR",
+                   help="folder of the MNIST files (default: $NNFS_DATA_DIR or ~/.cache/nnfs)")
+    p.set_defaults(func=cmd_evaluate, parser=p)
+
+    p = commands.add_parser("predict", help="classify one digit: a PNG, or a row of a Kaggle CSV")
+    p.add_argument("model", metavar="MODEL.npz")
+    p.add_argument("input", metavar="IMAGE.png|PATH.csv")
+    p.add_argument("--row", type=int, help="CSV only: 0-based data row (default: 0)")
+    p.set_defaults(func=cmd_predict, parser=p)
+    return parser
+
+
+def _message(err):
+    """One line describing an exception."""
+    if isinstance(err, OSError) and err.filename is not None and err.strerror:
+        text = f"{err.filename}: {err.strerror}"
+    else:
+        text = str(err) or type(err).__name__
+    return " ".join(line.strip() for line in text.splitlines() if line.strip())
+
+
+def main(argv=None):
+    """Run the command line with ``argv`` (default: sys.argv[1:]). Returns the exit status."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        return args.func(args)
+    except SystemExit as exit:  # argparse: --help, --version (0) and usage errors (2)
+        return exit.code if isinstance(exit.code, int) else 2
+    except (ValueError, FileNotFoundError, OSError) as err:  # PIL's UnidentifiedImageError is an OSError
+        print(f"nnfs: error: {_message(err)}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("nnfs: interrupted", file=sys.stderr)
+        return 130

