@@ -5,11 +5,11 @@ train for a handful of steps; two run ``python -m nnfs`` in a subprocess.
 """
 
 import io
-import os
 import re
 import shutil
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -229,7 +229,6 @@ def test_spinner_draws_only_on_a_terminal():
     terminal, pipe = FakeTerminal(), io.StringIO()
     for stream in (terminal, pipe):
         with _Spinner("training", stream):
-            import time
             time.sleep(0.25)
     assert "\r" in terminal.getvalue() and "training done in" in terminal.getvalue()
     assert pipe.getvalue() == ""
