@@ -22,7 +22,6 @@ import math
 import os
 import re
 import secrets
-import urllib.error
 import urllib.request
 import zlib
 from dataclasses import dataclass
@@ -197,19 +196,18 @@ def _check_header(path, header):
 
 
 def _locate_parse_error(path, columns, cause):
-    """Scan the CSV line by line and describe the first row pandas could not read as ints."""
-    n = len(columns)
-    plain = re.compile(rf"[0-9]{{1,3}}(?:,[0-9]{{1,3}}){{{n - 1}}}")  # a row pandas surely reads
+    """Describe, in one line, the first row pandas could not read as integers."""
     try:
-        return _scan_rows(path, columns, plain, n) or (
-            f"{path}: could not read as integers ({type(cause).__name__}: {cause})"
-        )
+        found = _scan_rows(path, columns)
     except (UnicodeDecodeError, EOFError, OSError, zlib.error) as e:
         return f"{path}: unreadable text ({type(e).__name__}: {e})"
+    return found or f"{path}: could not read as integers ({type(cause).__name__}: {cause})"
 
 
-def _scan_rows(path, columns, plain, n):
-    """The message for the first bad row, or None if every row looks fine."""
+def _scan_rows(path, columns):
+    """Scan the CSV line by line: the message for the first bad row, or None if all look fine."""
+    n = len(columns)
+    plain = re.compile(rf"[0-9]{{1,3}}(?:,[0-9]{{1,3}}){{{n - 1}}}")  # a row pandas surely reads
     with _open_text(path) as f:
         next(f)  # header, already checked
         row = 0

@@ -230,6 +230,13 @@ def test_csv_binary_file(tmp_path):
         load_csv(path)
 
 
+def test_csv_binary_bytes_in_body(tmp_path):
+    path = write_rows(tmp_path / "train.csv", [zero_row()])
+    path.write_bytes(path.read_bytes() + b"\xff\xfe,1\n")
+    with pytest.raises(ValueError, match=re.escape(str(path)) + ": unreadable text"):
+        load_csv(path)
+
+
 def test_csv_non_numeric_cell(tmp_path):
     rows = [zero_row(), zero_row()]
     rows[1][1 + 5] = "x"  # row 2, pixel5
