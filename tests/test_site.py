@@ -1,0 +1,115 @@
+"""The site builds strictly, and the build fails on what would make the docs lie."""
+
+import json
+import re
+import shutil
+
+import numpy as np
+import pytest
+
+from conftest import ROOT, mkdocs_build
+
+pytestmark = pytest.mark.slow
+
+PAGES = ["index", "data", "neurons", "forward", "softmax", "loss", "backprop", "shapes", "errata", "use-it",
+         "notebooks/training", "notebooks/results", "notebooks/going_further", "playground"]
+
+
+def page_html(site, page):
+    return (site / ("index.html" if page == "index" else f"{page}/index.html")).read_text(encoding="utf-8")
+
+
+def test_every_page_is_built(built_site):
+    for page in PAGES:
+        assert len(page_html(built_site, page)) > 1000, page
+
+
+def test_no_placeholder_or_raw_math_is_left(built_site):
+    for page in PAGES:
+        text = re.sub(r"<(script|style|code|pre)\b.*?</\1>", "", page_html(built_site, page), flags=re.S)
+        assert "{{" not in text, page
+        assert "$$" not in text and "\\(" not in text and "\\[" not in text, page
+
+
+def test_math_is_mathml(built_site):
+    for page in ["index", "neurons", "forward", "softmax", "loss", "backprop", "notebooks/training"]:
+        assert page_html(built_site, page).count("<math ") >= 2, page
+
+
+def test_home_page_shows_the_build_accuracy(built_site):
+    results = json.loads((built_site / "generated" / "results.json").read_text())
+    assert f"{results['dev_accuracy']:.1%}" in page_html(built_site, "index")
+    assert (built_site / "generated" / "predictions.png").stat().st_size > 1000
+
+
+def test_playground_model_is_the_build_model(built_site):
+    """The exported JSON holds the weights the build trained, not a separate model."""
+    import nnfs
+    from nnfs.data import load_dataset, train_dev_split
+
+    exported = json.loads((built_site / "generated" / "model.json").read_text())
+    dataset = load_dataset("sample")
+    X_train, Y_train, X_dev, Y_dev = train_dev_split(dataset.X, dataset.Y, dev_size=1000, rng=np.random.default_rng(0))
+    params, _ = nnfs.gradient_descent(X_train, Y_train, nnfs.TrainConfig())
+    for name in ("W1", "b1", "W2", "b2"):
+        np.testing.assert_array_equal(np.asarray(exported[name], np.float32).reshape(params[name].shape), params[name])
+
+
+def test_no_page_loads_anything_from_another_host(built_site):
+    for html in built_site.rglob("*.html"):
+        for url in re.findall(r'(?:src|href)="(https?://[^"]+)"', html.read_text(encoding="utf-8")):
+            assert False, f"{html.relative_to(built_site)} loads {url}"
+    for css in built_site.rglob("*.css"):
+        assert "fonts.googleapis" not in css.read_text(encoding="utf-8"), css
+
+
+# ---- the build must fail when the docs would lie ------------------------------------------
+
+
+@pytest.fixture
+def project_copy(tmp_path, built_site):
+    """A copy of the project, with the build caches, that a test may break."""
+    copy = tmp_path / "project"
+    for name in ("mkdocs.yml", "docs", "nnfs", "overrides", ".cache"):
+        src = ROOT / name
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, copy / name)
+    return copy
+
+
+def test_copy_builds(project_copy, tmp_path):
+    result = mkdocs_build(project_copy, tmp_path / "site")
+    assert result.returncode == 0, result.stderr[-3000:]
+
+
+def test_removed_snippet_section_fails_the_build(project_copy, tmp_path):
+    network = project_copy / "nnfs" / "network.py"
+    text = network.read_text()
+    assert "# --8<-- [start:softmax]" in text
+    network.write_text(text.replace("# --8<-- [start:softmax]\n", "").replace("# --8<-- [end:softmax]\n", ""))
+    result = mkdocs_build(project_copy, tmp_path / "site")
+    assert result.returncode != 0
+    assert "softmax" in result.stderr
+
+
+def test_failing_notebook_cell_fails_the_build(project_copy, tmp_path):
+    notebook = project_copy / "docs" / "notebooks" / "training.py"
+    notebook.write_text(notebook.read_text() + '\n# %%\nraise RuntimeError("this cell fails on purpose")\n')
+    result = mkdocs_build(project_copy, tmp_path / "site")
+    assert result.returncode != 0
+    assert "this cell fails on purpose" in result.stderr
+
+
+def test_broken_internal_link_fails_the_build(project_copy, tmp_path):
+    page = project_copy / "docs" / "softmax.md"
+    page.write_text(page.read_text() + "\nSee [a page that does not exist](no-such-page.md).\n")
+    result = mkdocs_build(project_copy, tmp_path / "site")
+    assert result.returncode != 0
+    assert "no-such-page.md" in result.stderr
+
+
+def test_unknown_placeholder_fails_the_build(project_copy, tmp_path):
+    page = project_copy / "docs" / "loss.md"
+    page.write_text(page.read_text() + "\nAccuracy: {{ no_such_number:.1% }}\n")
+    result = mkdocs_build(project_copy, tmp_path / "site")
+    assert result.returncode != 0
+    assert "no_such_number" in result.stderr
