@@ -39,11 +39,36 @@ def _flag(dest):
     return "--" + dest.replace("_", "-")
 
 
+class _ProgressBar:
+    """``training [#####.....] 50%  step 500/1000  dev 0.8120`` on one line of ``stream``.
+
+    Drawn from the trainer's callback after every history row; does nothing
+    unless ``stream`` is a terminal, so pipes and logs stay clean.
+    """
+
+    def __init__(self, label, stream=None, width=30):
+        self.label, self.width = label, width
+        self.stream = stream if stream is not None else sys.stderr
+        isatty = getattr(self.stream, "isatty", None)
+        self.enabled = bool(isatty and isatty())
+
+    def __call__(self, history, total_steps):
+        if not self.enabled:
+            return
+        done = history.step[-1] / total_steps
+        filled = round(done * self.width)
+        dev = history.dev_accuracy[-1]
+        self.stream.write(f"\r\033[K{self.label} [{'#' * filled}{'.' * (self.width - filled)}] {done:4.0%}"
+                          f"  step {history.step[-1]}/{total_steps}  dev {dev:.4f}")
+        if history.step[-1] >= total_steps:
+            self.stream.write("\n")
+        self.stream.flush()
+
+
 class _Spinner:
     """``| label 1.2s`` redrawn on one line of ``stream`` while the block runs.
 
-    The trainers take no callback, so this shows elapsed time, not a fraction
-    done. Does nothing unless ``stream`` is a terminal, so pipes and logs stay clean.
+    For steps of unknown length, such as loading data. Does nothing unless ``stream`` is a terminal, so pipes and logs stay clean.
     """
 
     FRAMES = "|/-\\"
@@ -143,8 +168,8 @@ def cmd_train(args):
     print(f"data: {dataset.description}: {Y_train.size:,} for training, {Y_dev.size:,} for dev")
     print(_describe(config))
 
-    with _Spinner(f"training ({config.trainer})"):
-        params, _history = train(X_train, Y_train, config, X_dev, Y_dev)
+    params, _history = train(X_train, Y_train, config, X_dev, Y_dev,
+                             callback=_ProgressBar(f"training ({config.trainer})"))
     dev_accuracy = accuracy(predict(params, X_dev), Y_dev)
     print(f"train accuracy: {accuracy(predict(params, X_train), Y_train):.4f}")
     print(f"dev accuracy: {dev_accuracy:.4f}")

@@ -104,8 +104,9 @@ class History:
 class _Recorder:
     """Accumulates batch losses between rows and times training without evaluation."""
 
-    def __init__(self, config, X_dev, Y_dev):
+    def __init__(self, config, X_dev, Y_dev, total_steps, callback):
         self.config, self.X_dev, self.Y_dev = config, X_dev, Y_dev
+        self.total_steps, self.callback = total_steps, callback
         self.history = History()
         self.losses, self.accuracies = [], []
         self.train_seconds, self.t0 = 0.0, time.perf_counter()
@@ -126,6 +127,8 @@ class _Recorder:
         h.dev_accuracy.append(dev)
         h.seconds.append(self.train_seconds)
         self.losses, self.accuracies = [], []
+        if self.callback is not None:
+            self.callback(h, self.total_steps)
         self.t0 = time.perf_counter()
 
 
@@ -143,15 +146,16 @@ def _prepare(X, Y, config, X_dev):
 
 
 # --8<-- [start:gradient_descent]
-def gradient_descent(X, Y, config=TrainConfig(), X_dev=None, Y_dev=None, *, rng=None):
+def gradient_descent(X, Y, config=TrainConfig(), X_dev=None, Y_dev=None, *, rng=None, callback=None):
     """The original algorithm: `config.iterations` full-batch steps of size alpha.
 
     X (784, m) in [0, 1], Y (m,) ints. Returns (params, History).
+    `callback(history, total_steps)`, if given, runs after every history row.
     """
     X, Y, X_dev = _prepare(X, Y, config, X_dev)
     rng = np.random.default_rng(config.seed) if rng is None else rng
     params = init_params(784, config.n_hidden, 10, rng=rng, init=config.init, dtype=X.dtype)
-    record = _Recorder(config, X_dev, Y_dev)
+    record = _Recorder(config, X_dev, Y_dev, config.iterations, callback)
     for i in range(1, config.iterations + 1):
         cache = forward(params, X)
         grads = backward(params, cache, X, Y)          # m = X.shape[1], the whole set
@@ -203,16 +207,17 @@ def adam_update(params, grads, state, learning_rate, beta1=0.9, beta2=0.999, eps
 
 
 # --8<-- [start:minibatch_sgd]
-def minibatch_sgd(X, Y, config=TrainConfig.fast(), X_dev=None, Y_dev=None, *, rng=None):
+def minibatch_sgd(X, Y, config=TrainConfig.fast(), X_dev=None, Y_dev=None, *, rng=None, callback=None):
     """Mini-batch SGD: each epoch shuffles the columns and steps on every
     `batch_size` of them. X (784, m) in [0, 1], Y (m,) ints. Returns (params, History).
+    `callback(history, total_steps)`, if given, runs after every history row.
     """
     X, Y, X_dev = _prepare(X, Y, config, X_dev)
     rng = np.random.default_rng(config.seed) if rng is None else rng
     params = init_params(784, config.n_hidden, 10, rng=rng, init=config.init, dtype=X.dtype)
     m, B = X.shape[1], config.batch_size
-    record, adam_state, step = _Recorder(config, X_dev, Y_dev), {}, 0
-    total_steps = config.epochs * -(-m // B)
+    total_steps = config.epochs * -(-m // B)                  # ceil(m / B) steps per epoch
+    record, adam_state, step = _Recorder(config, X_dev, Y_dev, total_steps, callback), {}, 0
     for epoch in range(config.epochs):
         Xe = shift_images(X, rng) if config.shift else X
         order = rng.permutation(m)
@@ -237,7 +242,7 @@ def minibatch_sgd(X, Y, config=TrainConfig.fast(), X_dev=None, Y_dev=None, *, rn
 # --8<-- [end:minibatch_sgd]
 
 
-def train(X, Y, config=TrainConfig(), X_dev=None, Y_dev=None, *, rng=None):
+def train(X, Y, config=TrainConfig(), X_dev=None, Y_dev=None, *, rng=None, callback=None):
     """Run the trainer that `config.trainer` names. Returns (params, History)."""
     fit = gradient_descent if config.trainer == "gd" else minibatch_sgd
-    return fit(X, Y, config, X_dev, Y_dev, rng=rng)
+    return fit(X, Y, config, X_dev, Y_dev, rng=rng, callback=callback)

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from nnfs.cli import _Spinner, main
+from nnfs.cli import _ProgressBar, _Spinner, main
 from nnfs.data import write_idx
 from nnfs.model_io import load_model
 from nnfs.network import accuracy, predict
@@ -231,6 +231,20 @@ def test_spinner_draws_only_on_a_terminal():
         with _Spinner("training", stream):
             time.sleep(0.25)
     assert "\r" in terminal.getvalue() and "training done in" in terminal.getvalue()
+    assert pipe.getvalue() == ""
+
+
+def test_progress_bar_draws_only_on_a_terminal(train_csv):
+    from nnfs import TrainConfig, train
+    from nnfs.data import load_csv
+
+    X, Y = load_csv(train_csv)
+    terminal, pipe = FakeTerminal(), io.StringIO()
+    for stream in (terminal, pipe):
+        train(X, Y, TrainConfig(iterations=20, eval_every=5), X, Y, callback=_ProgressBar("training", stream))
+    drawn = terminal.getvalue()
+    assert drawn.count("\r") == 4  # one redraw per history row: steps 5, 10, 15, 20
+    assert "step 20/20" in drawn and "100%" in drawn and drawn.endswith("\n")
     assert pipe.getvalue() == ""
 
 
