@@ -21,7 +21,6 @@ import importlib.metadata
 import math
 import os
 import re
-import secrets
 import urllib.request
 import zlib
 from dataclasses import dataclass
@@ -30,6 +29,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from nnfs.atomic import atomic_write
 # --8<-- [end:imports]
 
 __all__ = [
@@ -99,12 +100,6 @@ def _file_hash(path, algorithm):
     """Hex digest of a file's bytes, read in chunks."""
     with open(path, "rb") as f:
         return hashlib.file_digest(f, lambda: hashlib.new(algorithm, usedforsecurity=False)).hexdigest()
-
-
-def _temp_path(target):
-    """A fresh hidden name next to ``target``, so os.replace stays on one filesystem."""
-    target = Path(target)
-    return target.with_name(f".{target.name}.{secrets.token_hex(4)}.part")
 
 
 # ----------------------------------------------------------------------------
@@ -371,15 +366,7 @@ def write_idx(path, array):
     payload = header + np.ascontiguousarray(array).tobytes()
     if path.name.endswith(".gz"):
         payload = gzip.compress(payload, mtime=0)
-    tmp = _temp_path(path)
-    try:
-        with open(tmp, "xb") as f:
-            f.write(payload)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    atomic_write(path, lambda f: f.write(payload))
     return path
 
 
@@ -420,8 +407,6 @@ def _stream(url, out, *, md5, size, timeout):
         raise _BadDownload(f"{url}: size {n} bytes, expected {size} (truncated?)")
     if digest.hexdigest() != md5:
         raise _BadDownload(f"{url}: md5 {digest.hexdigest()}, expected {md5}")
-    out.flush()
-    os.fsync(out.fileno())
 
 
 def fetch_file(name, cache_dir, *, md5, size=None, mirrors=MIRRORS, timeout=30):
@@ -439,18 +424,13 @@ def fetch_file(name, cache_dir, *, md5, size=None, mirrors=MIRRORS, timeout=30):
     bad, unreachable = [], []
     for mirror in mirrors:
         url = (mirror if mirror.endswith("/") else mirror + "/") + name
-        tmp = _temp_path(target)
-        try:
-            with open(tmp, "xb") as out:
-                _stream(url, out, md5=md5, size=size, timeout=timeout)
-            os.replace(tmp, target)
+        try:  # a temporary file, renamed into place only once size and md5 match
+            atomic_write(target, lambda out: _stream(url, out, md5=md5, size=size, timeout=timeout))
             return target
         except _BadDownload as e:
             bad.append(str(e))
         except (OSError, HTTPException, ValueError) as e:  # URLError, HTTPError, timeouts, resets
             unreachable.append(f"{url}: {e}")
-        finally:
-            tmp.unlink(missing_ok=True)
     if bad:
         raise ValueError(
             f"checksum mismatch for {name}: no mirror served the expected file "

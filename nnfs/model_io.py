@@ -14,20 +14,20 @@ Writes are atomic: the bytes go to a temporary file in the same directory,
 which then replaces the target with ``os.replace``. A crash or an error
 mid-write leaves any earlier file at the path untouched.
 
-Snippet sections: ``imports`` (with the constants), ``checks``, ``atomic_write``,
+Snippet sections: ``imports`` (with the constants), ``checks``,
 ``save_model``, ``load_model``, ``export_json``. The public functions call the
 two helpers, so a page that wants runnable code stacks
-``imports`` + ``checks`` + ``atomic_write`` + the function.
+``imports`` + ``checks`` + the function.
 """
 
 # --8<-- [start:imports]
 import json
-import os
-import secrets
 import zipfile
 from pathlib import Path
 
 import numpy as np
+
+from nnfs.atomic import atomic_write
 
 FORMAT_VERSION = 1           # bump when the layout of the .npz changes
 JSON_FORMAT = "nnfs-mlp/1"   # the "format" field of export_json's output
@@ -91,30 +91,6 @@ def _metadata_json(metadata, source):
 # --8<-- [end:checks]
 
 
-# --8<-- [start:atomic_write]
-def _atomic_write(path, write, mode="wb"):
-    """Call ``write(file)`` on a temporary file next to ``path``, then move it onto ``path``.
-
-    ``os.replace`` is atomic within one directory, so readers see either the
-    old file or the complete new one, never half a file. On any error the
-    temporary file is removed and ``path`` is left as it was.
-    """
-    path = Path(path)
-    if not path.parent.is_dir():
-        raise FileNotFoundError(f"cannot write {path}: directory {path.parent} does not exist")
-    tmp = path.parent / f".{path.name}.{secrets.token_hex(4)}.tmp"
-    # O_EXCL: never clobber another file; 0o666 then the umask: usual permissions
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-    try:
-        with open(fd, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())  # the bytes are on disk before the rename
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-# --8<-- [end:atomic_write]
 
 
 # --8<-- [start:save_model]
@@ -135,7 +111,7 @@ def save_model(path, params, metadata=None):
     arrays = _check_params(params, source)
     arrays["metadata"] = np.array(_metadata_json(metadata, source))  # 0-d unicode, no pickle
     arrays["format_version"] = np.array(FORMAT_VERSION)
-    _atomic_write(path, lambda f: np.savez(f, **arrays))  # a file object: savez adds no suffix
+    atomic_write(path, lambda f: np.savez(f, **arrays))  # a file object: savez adds no suffix
 # --8<-- [end:save_model]
 
 
@@ -247,5 +223,5 @@ def export_json(path, params, metadata=None, extra=None):
         text = json.dumps(doc, allow_nan=False, separators=(",", ":"))
     except (TypeError, ValueError) as err:
         raise type(err)(f"{source}: extra is not JSON-serialisable: {err}") from err
-    _atomic_write(path, lambda f: f.write(text + "\n"), mode="w")
+    atomic_write(path, lambda f: f.write(text + "\n"), mode="w")
 # --8<-- [end:export_json]

@@ -32,7 +32,7 @@ def scaled(pixels):
 
 
 def leftovers(directory):
-    return sorted(p.name for p in directory.iterdir() if p.name.startswith(".") or p.suffix == ".part")
+    return sorted(p.name for p in directory.iterdir() if p.name.startswith(".") or p.suffix in (".part", ".tmp"))
 
 
 # ----------------------------------------------------------------------------

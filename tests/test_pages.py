@@ -4,7 +4,6 @@ Readers copy these blocks into their own sessions, so each page's blocks are exe
 top to bottom in one fresh namespace, exactly as the page shows them.
 """
 
-import os
 import re
 
 import markdown

@@ -114,7 +114,7 @@ def tex_to_mathml(tex, display):
 
 
 def _arithmatex(match):
-    tag, body = match.group(1), html.unescape(match.group(2)).strip()
+    body = html.unescape(match.group(2)).strip()
     if body.startswith(r"\(") and body.endswith(r"\)"):
         return tex_to_mathml(body[2:-2], display=False)
     if body.startswith(r"\[") and body.endswith(r"\]"):
