@@ -1,0 +1,246 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Results
+#
+# An accuracy is one number. This page opens up the trained network to see
+# *which* digits it gets wrong, how sure it is when it is wrong, and what its ten
+# hidden units have learned to look for.
+#
+# We train exactly the model the site's build trains: the original recipe,
+# `TrainConfig()`, on the same training split. Training is deterministic, with a
+# fixed seed and no hidden randomness, so the same code and data on the same
+# machine give the very weights the Home page and the Playground use. (On another
+# machine, or with another number of threads in the linear-algebra library, float32
+# sums can round differently in their last digits, and a number here may move a
+# little.)
+
+# %%
+# %matplotlib inline
+import os
+
+import numpy as np
+import pandas as pd
+from IPython.display import Markdown, display
+
+import nnfs
+from nnfs import TrainConfig
+from nnfs.data import load_dataset, train_dev_split
+from nnfs.plots import (confusion_matrix, plot_confusion, plot_digits, plot_hidden_weights,
+                        plot_softmax)
+
+dataset = load_dataset(os.environ.get("NNFS_DATASET", "sample"))
+X_train, Y_train, X_dev, Y_dev = train_dev_split(
+    dataset.X, dataset.Y, dev_size=1000, rng=np.random.default_rng(0))
+
+config = TrainConfig()
+params, history = nnfs.gradient_descent(X_train, Y_train, config)
+
+A2 = nnfs.forward(params, X_dev)["A2"]   # (10, 1000): probabilities, a column per digit
+pred = A2.argmax(axis=0)                 # (1000,): the most probable digit
+print("dataset:", dataset.description)
+print(f"train accuracy: {nnfs.accuracy(nnfs.predict(params, X_train), Y_train):.1%} "
+      f"on {Y_train.size:,} digits")
+print(f"dev accuracy:   {nnfs.accuracy(pred, Y_dev):.1%} on {Y_dev.size:,} digits")
+
+# %% [markdown]
+# ## Fifteen dev digits
+#
+# A random handful of dev digits, with what the network says and the true label.
+# Mistakes are titled and framed in red.
+
+# %%
+rng = np.random.default_rng(1)
+show = rng.choice(Y_dev.size, size=15, replace=False)
+plot_digits(X_dev[:, show], Y_dev[show], pred[show], ncols=5)
+
+# %% [markdown]
+# ## Which digits get confused?
+#
+# The confusion matrix counts every dev digit once: row $i$, column $j$ holds how
+# many digits $i$ the network called $j$. The diagonal holds the correct answers;
+# everything off the diagonal is a mistake, and where the mistakes pile up tells
+# us which digits look alike to the network.
+
+# %%
+plot_confusion(Y_dev, pred)
+
+# %%
+C = confusion_matrix(Y_dev, pred)       # (10, 10): true digits on rows, predictions on columns
+mistakes = C - np.diag(np.diag(C))      # the off-diagonal part
+pairs = pd.DataFrame(
+    [(i, j, mistakes[i, j]) for i in range(10) for j in range(10) if mistakes[i, j] > 0],
+    columns=["true digit", "predicted", "count"],
+).sort_values("count", ascending=False, kind="stable").reset_index(drop=True)
+per_digit = pd.Series(np.diag(C) / C.sum(axis=1), name="accuracy").rename_axis("digit")
+
+top = pairs.iloc[0]
+Markdown(
+    f"The most frequent single mistake is a {top['true digit']} read as a {top['predicted']} "
+    f"({top['count']} times). The network reads {per_digit.idxmax()} best "
+    f"({per_digit.max():.1%} of them right) and {per_digit.idxmin()} worst "
+    f"({per_digit.min():.1%}). The five most common mistakes:"
+)
+
+# %%
+pairs.head(5)
+
+# %% [markdown]
+# The mistakes are not spread evenly. On MNIST the classic confusions are among
+# 3, 5 and 8, which differ by a few short strokes, and among 4, 7 and 9, where a
+# closed or slanted top turns one into another; compare the table above. The
+# reason lies in what the network computes. Each hidden unit scores the whole
+# image against one weight pattern, pixel by pixel, and the outputs add those
+# scores up. Two digits whose ink falls on mostly the same pixels get similar
+# scores, and ten such patterns are not enough to tell them apart reliably.
+#
+# Here is the accuracy for each digit:
+
+# %%
+print(per_digit.map("{:.1%}".format).to_frame().T.to_string())
+
+# %% [markdown]
+# ## The most confident mistakes
+#
+# The output $A^{[2]}$ is a probability for each digit, and the prediction is the
+# largest one. How large it is tells us how sure the network is. The mistakes it
+# makes with the most confidence are the most instructive: we sort the wrong
+# predictions by that largest probability, from most to least sure.
+
+# %%
+confidence = A2.max(axis=0)             # (1000,): probability of the predicted digit
+wrong = np.flatnonzero(pred != Y_dev)
+worst = wrong[np.argsort(-confidence[wrong], kind="stable")][:10]
+pd.DataFrame({
+    "dev index": worst,
+    "label": Y_dev[worst],
+    "predicted": pred[worst],
+    "P(predicted)": confidence[worst],
+    "P(label)": A2[Y_dev[worst], worst],
+}).style.format({"P(predicted)": "{:.3f}", "P(label)": "{:.3f}"}).hide(axis="index")
+
+# %%
+plot_digits(X_dev[:, worst], Y_dev[worst], pred[worst], ncols=5)
+
+# %% [markdown]
+# Look at them before blaming the network. Some are badly written, some are cut
+# off or thin, and a few could honestly pass for the predicted digit. Others are
+# plain errors on a clear digit. Here is the full output for the first one, the
+# mistake the network was surest about:
+
+# %%
+first = worst[0]
+plot_softmax(A2[:, first], title=f"Dev digit {first}: label {Y_dev[first]}, "
+                                 f"predicted {pred[first]} ({confidence[first]:.1%})")
+
+# %% [markdown]
+# So a high probability does not guarantee a right answer. Is the confidence
+# useless, then? No. Grouping the dev digits by how sure the network was shows
+# that its confidence does carry information:
+
+# %%
+bands = pd.cut(confidence, [0, 0.5, 0.9, 0.99, 1.0], include_lowest=True,
+               labels=["below 0.5", "0.5 to 0.9", "0.9 to 0.99", "above 0.99"])
+right = pd.Series(pred == Y_dev).groupby(bands, observed=False)
+calibration = right.agg(["size", "mean"]).rename(
+    columns={"size": "dev digits", "mean": "accuracy"}).rename_axis("P(predicted)")
+calibration.style.format({"accuracy": "{:.1%}"})
+
+# %%
+rate = calibration["accuracy"]
+Markdown(
+    f"When the network gives its answer a probability above 0.99, it is right "
+    f"{rate['above 0.99']:.1%} of the time; when its top probability is below one half, "
+    f"only {rate['below 0.5']:.1%}. A program that uses this network could act on the sure "
+    f"answers and pass the unsure ones to a person."
+)
+
+# %% [markdown]
+# ## What the hidden units look for
+#
+# Hidden unit $i$ computes $Z^{[1]}_i = \sum_p W^{[1]}_{i,p}\, x_p + b^{[1]}_i$: each
+# of the 784 pixels $x_p$ times its own weight. Row $i$ of $W^{[1]}$ therefore has
+# one weight per pixel, and we can draw it as a $28 \times 28$ image. Red pixels
+# raise the unit's score when they are inked, blue pixels lower it, white ones
+# don't matter.
+
+# %%
+plot_hidden_weights(params["W1"])
+
+# %% [markdown]
+# Mostly noise. The reason is the starting point: the original recipe draws every
+# weight uniformly from $-0.5$ to $0.5$, and 1000 small steps change them much less
+# than that. The learned part is hidden under the initial noise. We can get it out:
+# the first thing `gradient_descent` does with its random generator is draw the
+# initial weights, so drawing them again with the same seed gives the exact
+# starting point, and subtracting it leaves only what training changed.
+
+# %%
+initial = nnfs.init_params(784, config.n_hidden, 10, rng=np.random.default_rng(config.seed),
+                           init=config.init, dtype=params["W1"].dtype)
+change = params["W1"] - initial["W1"]       # (10, 784): what 1000 steps learned
+never_inked = (X_train == 0).all(axis=1)    # (784,): blank in every training digit
+untouched = (change == 0).all(axis=0)       # (784,): weights that never moved
+
+inked_change = np.abs(change[:, ~never_inked]).mean()
+print(f"mean |initial weight|:                   {np.abs(initial['W1']).mean():.3f}")
+print(f"mean |change| on pixels inked somewhere:  {inked_change:.3f}")
+print(f"pixels blank in every training digit:     {never_inked.sum()} of 784")
+print(f"pixels whose weights never changed:       {untouched.sum()} of 784")
+print("are they the same pixels?                ", bool((never_inked == untouched).all()))
+
+fig = plot_hidden_weights(change)
+fig.suptitle("What training changed: W1 minus its initial value")
+fig
+
+# %% [markdown]
+# Now the patterns show. Each unit has learned a rough stroke template: red
+# regions where ink should be for the digits it favours, blue where ink argues
+# against them. The empty frame around every image is not a plotting artefact.
+# The gradient of a first-layer weight is
+# $dW^{[1]}_{i,p} = \frac{1}{m}\sum_j dZ^{[1]}_{i,j}\, x_{p,j}$, and a pixel $p$
+# that is blank in every training digit has $x_{p,j} = 0$ for all $j$. Its
+# gradient is exactly zero, so its weights keep their random starting values
+# forever; the counts above confirm it, pixel for pixel. The noise in the first
+# picture is mostly that: weights that nothing ever asked to change.
+#
+# Which digits does each unit speak for? The second layer tells us: column $i$ of
+# $W^{[2]}$ holds the weights from unit $i$ to the ten outputs, so its largest
+# entry names the digit the unit votes for most, and its smallest the digit it
+# votes against most. The last column counts how often the unit fires at all, that
+# is, how many dev digits give it a positive $Z^{[1]}$.
+
+# %%
+A1 = nnfs.forward(params, X_dev)["A1"]     # (10 hidden units, 1000)
+W2 = params["W2"]                          # (10 outputs, 10 hidden units)
+units = pd.DataFrame({
+    "votes most for": W2.argmax(axis=0),
+    "votes most against": W2.argmin(axis=0),
+    "mean |change| in W1": np.abs(change).mean(axis=1),
+    "fires on dev digits": (A1 > 0).mean(axis=1),
+}).rename_axis("unit")
+units.style.format({"mean |change| in W1": "{:.3f}", "fires on dev digits": "{:.0%}"})
+
+# %%
+rarely = ", ".join(str(i) for i in units.index[units["fires on dev digits"] < 0.2])
+Markdown(
+    f"Units that fire on fewer than one dev digit in five: {rarely or 'none'}. "
+    "A unit that is silent for most digits also receives a gradient from few of them, "
+    "so it learns slowly; its picture above stays faint."
+)
+
+# %% [markdown]
+# Ten templates, each a blend of several digits, are all this network has to
+# tell ten digits apart, and the confusion matrix shows the price. The
+# [Going further](../going_further/) page widens the hidden layer and changes
+# the training algorithm, and measures what each change buys.
