@@ -34,7 +34,8 @@ class TrainConfig:
     optimizer: str = "sgd"       # "sgd" (W <- W - alpha dW) or "adam" (per-weight step sizes)
     init: str = "uniform"        # "uniform": rand - 0.5 as in the original; "he": N(0, 2 / fan_in)
     schedule: str = "constant"   # fast only: "constant" alpha, or "linear" decay from alpha to 0
-    shift: bool = False          # fast only: move each digit by a random ±1 pixel every epoch
+    shift: bool = False          # fast only: move each digit by a random ±1 pixel every epoch...
+    shift_start: int = 2         # ...from this epoch on (0-based): first learn the plain digits, fast
     seed: int = 0                # seeds the one rng used for init, shuffling and shifts
     dtype: str = "float32"       # float32 halves memory traffic; gradient checks use float64
     eval_every: int = 10         # steps between history rows (each row evaluates the dev set)
@@ -46,6 +47,7 @@ class TrainConfig:
             ("learning_rate", 0 < self.learning_rate <= 10, "must be in (0, 10]"),
             ("iterations", self.iterations >= 1, "must be at least 1"),
             ("epochs", self.epochs >= 1, "must be at least 1"),
+            ("shift_start", self.shift_start >= 0, "must be at least 0"),
             ("batch_size", self.batch_size >= 1, "must be at least 1"),
             ("optimizer", self.optimizer in ("sgd", "adam"), "must be 'sgd' or 'adam'"),
             ("schedule", self.schedule in ("constant", "linear"), "must be 'constant' or 'linear'"),
@@ -60,10 +62,11 @@ class TrainConfig:
     @classmethod
     def fast(cls, **overrides):
         """The fast trainer's defaults: 30 epochs of mini-batches of 32, He init,
-        plain SGD with alpha decaying linearly from 0.3 to 0, and ±1-pixel shifts.
-        On the 5,000-digit sample this reaches about 0.90-0.92 dev accuracy in
-        about half a second."""
-        base = dict(trainer="fast", init="he", learning_rate=0.3, batch_size=32, epochs=30,
+        plain SGD with alpha decaying linearly from 0.2 to 0, and ±1-pixel shifts
+        from the third epoch on. On the 5,000-digit sample this passes the original
+        algorithm's accuracy within two epochs and ends at about 0.90-0.92 dev
+        accuracy, in about half a second."""
+        base = dict(trainer="fast", init="he", learning_rate=0.2, batch_size=32, epochs=30,
                     schedule="linear", shift=True, eval_every=25)
         return cls(**{**base, **overrides})
 
@@ -168,21 +171,30 @@ def gradient_descent(X, Y, config=TrainConfig(), X_dev=None, Y_dev=None, *, rng=
 
 
 # --8<-- [start:shift]
+def pad_images(X):
+    """Columns of X (784, m) -> images with a zero border, (m, 30, 30), one per row."""
+    m = X.shape[1]
+    return np.pad(X.T.reshape(m, 28, 28), ((0, 0), (1, 1), (1, 1)))
+
+
+def shifted_rows(padded, order, rng):
+    """Rows `order` of `padded` (m, 30, 30), each moved by a random -1, 0 or +1 pixel
+    in y and x: returns (len(order), 784), one example per row. Vacated pixels are 0."""
+    dy, dx = rng.integers(-1, 2, size=(2, len(order)))
+    out = np.empty((len(order), 28, 28), padded.dtype)
+    for sy in (-1, 0, 1):                                     # 9 vectorised groups
+        for sx in (-1, 0, 1):
+            pos = np.flatnonzero((dy == sy) & (dx == sx))
+            out[pos] = padded[order[pos], 1 - sy:29 - sy, 1 - sx:29 - sx]
+    return out.reshape(len(order), 784)
+
+
 def shift_images(X, rng):
     """Move every digit in X (784, m) by a random -1, 0 or +1 pixel in x and y.
 
     Vacated pixels become 0 (background). Returns a new (784, m) array.
     """
-    m = X.shape[1]
-    images = X.T.reshape(m, 28, 28)                           # one image per row: fast gathers
-    padded = np.pad(images, ((0, 0), (1, 1), (1, 1)))         # (m, 30, 30), zero border
-    dy, dx = rng.integers(-1, 2, size=(2, m))
-    out = np.empty_like(images)
-    for sy in (-1, 0, 1):                                     # 9 vectorised groups
-        for sx in (-1, 0, 1):
-            rows = np.flatnonzero((dy == sy) & (dx == sx))
-            out[rows] = padded[rows, 1 - sy:29 - sy, 1 - sx:29 - sx]
-    return out.reshape(m, 784).T                              # (784, m)
+    return shifted_rows(pad_images(X), np.arange(X.shape[1]), rng).T
 # --8<-- [end:shift]
 
 
@@ -218,10 +230,12 @@ def minibatch_sgd(X, Y, config=TrainConfig.fast(), X_dev=None, Y_dev=None, *, rn
     m, B = X.shape[1], config.batch_size
     total_steps = config.epochs * -(-m // B)                  # ceil(m / B) steps per epoch
     record, adam_state, step = _Recorder(config, X_dev, Y_dev, total_steps, callback), {}, 0
+    padded = pad_images(X) if config.shift else None         # once, not every epoch
     for epoch in range(config.epochs):
-        Xe = shift_images(X, rng) if config.shift else X
-        order = rng.permutation(m)
-        XT, Ye = Xe.T[order], Y[order]                     # (m, 784): rows are examples, so
+        order = rng.permutation(m)                         # shuffle (and shift) in one gather:
+        shift = config.shift and epoch >= config.shift_start
+        XT = shifted_rows(padded, order, rng) if shift else X.T[order]
+        Ye = Y[order]                                      # (m, 784): rows are examples, so
         for start in range(0, m, B):                       # a batch is a contiguous block
             Xb, Yb = XT[start:start + B].T, Ye[start:start + B]  # (784, B) view, no copy
             cache = forward(params, Xb)

@@ -81,7 +81,8 @@ def test_shift_images_moves_by_at_most_one_pixel():
 @pytest.mark.parametrize(
     "field, value",
     [("trainer", "lbfgs"), ("n_hidden", 0), ("learning_rate", -0.1), ("iterations", 0), ("epochs", 0),
-     ("batch_size", 0), ("optimizer", "rmsprop"), ("init", "zeros"), ("dtype", "int8"), ("schedule", "cosine")],
+     ("batch_size", 0), ("optimizer", "rmsprop"), ("init", "zeros"), ("dtype", "int8"), ("schedule", "cosine"),
+     ("shift_start", -1)],
 )
 def test_config_rejects_out_of_range(field, value):
     with pytest.raises(ValueError, match=f"TrainConfig.{field} "):
@@ -98,3 +99,18 @@ def test_bad_shapes_are_rejected():
         gradient_descent(np.zeros((28, 28)), np.zeros(28, int))
     with pytest.raises(ValueError, match="Y must have shape"):
         gradient_descent(np.zeros((784, 5)), np.zeros(4, int))
+
+
+def test_shifts_start_at_shift_start(sample_split, monkeypatch):
+    """Epochs before `shift_start` see the plain digits; later ones see shifted digits."""
+    import nnfs.train
+
+    calls = []
+    real = nnfs.train.shifted_rows
+    monkeypatch.setattr(nnfs.train, "shifted_rows", lambda *a: calls.append(1) or real(*a))
+    X, Y = sample_split[0][:, :64], sample_split[1][:64]
+    minibatch_sgd(X, Y, TrainConfig.fast(epochs=5, shift_start=2))
+    assert len(calls) == 3
+    calls.clear()
+    minibatch_sgd(X, Y, TrainConfig.fast(epochs=5, shift=False))
+    assert calls == []

@@ -53,8 +53,9 @@ print("X_train", X_train.shape, " X_dev", X_dev.shape)
 #
 # `TrainConfig()` is the original: full-batch gradient descent, uniform random
 # weights, $\alpha = 0.10$, 1000 iterations. `TrainConfig.fast()` bundles the fast
-# trainer's choices: batches of 32, He initialisation, $\alpha$ decaying linearly
-# from 0.3 to 0, shifts, 30 epochs. The rows below build up from one to the other,
+# trainer's choices, printed by the next cell: mini-batches, He initialisation,
+# $\alpha$ decaying linearly to 0, and ±1-pixel shifts once the plain digits have
+# been seen twice. The rows below build up from one to the other,
 # then widen the network. Adam replaces plain SGD in its row only: it needs a much
 # smaller $\alpha$, and the fast defaults keep plain SGD.
 #
@@ -65,7 +66,8 @@ print("X_train", X_train.shape, " X_dev", X_dev.shape)
 
 # %%
 original = TrainConfig()
-minibatch = TrainConfig.fast(schedule="constant", shift=False)  # batch 32, He, α = 0.3
+print(TrainConfig.fast())
+minibatch = TrainConfig.fast(schedule="constant", shift=False)  # mini-batches, He init, constant α
 experiments = [
     ("original", original),
     ("gd + He init", original.replace(init="he")),
@@ -220,8 +222,8 @@ Markdown(
 # squared gradient, and divides the first by the square root of the second. Each
 # weight thus gets its own step size: large where gradients are small but
 # consistent, small where they are large or noisy. Because the step is
-# normalised, its size is close to $\alpha$ itself, which is why Adam needs
-# $\alpha = 0.001$ where SGD used 0.3. Adam is popular because it is forgiving:
+# normalised, its size is close to $\alpha$ itself, which is why Adam's row uses
+# a far smaller $\alpha$ than the SGD rows. Adam is popular because it is forgiving:
 # the same $\alpha$ works across many problems, where SGD's has to be tuned. Its
 # price is more arithmetic per step and two more arrays per weight matrix.
 
