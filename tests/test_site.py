@@ -56,9 +56,11 @@ def test_playground_model_is_the_build_model(built_site):
 
 
 def test_no_page_loads_anything_from_another_host(built_site):
+    loads = re.compile(r'<(?:script|img|iframe|source|audio|video|embed)\b[^>]*\bsrc="(https?://[^"]+)"'
+                       r'|<link\b[^>]*\bhref="(https?://[^"]+)"|import\(\s*"(https?://[^"]+)"')
     for html in built_site.rglob("*.html"):
-        for url in re.findall(r'(?:src|href)="(https?://[^"]+)"', html.read_text(encoding="utf-8")):
-            assert False, f"{html.relative_to(built_site)} loads {url}"
+        for match in loads.finditer(html.read_text(encoding="utf-8")):
+            assert False, f"{html.relative_to(built_site)} loads {''.join(g for g in match.groups() if g)}"
     for css in built_site.rglob("*.css"):
         assert "fonts.googleapis" not in css.read_text(encoding="utf-8"), css
 
@@ -70,6 +72,7 @@ def test_no_page_loads_anything_from_another_host(built_site):
 def project_copy(tmp_path, built_site):
     """A copy of the project, with the build caches, that a test may break."""
     copy = tmp_path / "project"
+    copy.mkdir()
     for name in ("mkdocs.yml", "docs", "nnfs", "overrides", ".cache"):
         src = ROOT / name
         (shutil.copytree if src.is_dir() else shutil.copy)(src, copy / name)

@@ -72,7 +72,7 @@ from nnfs import TrainConfig
 from nnfs.data import load_dataset, train_dev_split
 from nnfs.plots import plot_history
 
-Markdown(f"```python\n{inspect.getsource(nnfs.gradient_descent)}```")
+print(inspect.getsource(nnfs.gradient_descent))
 
 # %% [markdown]
 # ## The data
