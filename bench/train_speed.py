@@ -41,6 +41,7 @@ import platform
 import statistics
 import sys
 import tracemalloc
+from pathlib import Path
 
 import numpy as np
 
@@ -55,7 +56,10 @@ FAST_ACCURACY_TARGET = 0.90
 SLOW_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 
 GD_CONFIG = nnfs.TrainConfig()
-FAST_CONFIG = nnfs.TrainConfig.fast()
+# The fast defaults, with the dev set checked every 5 steps instead of 25: training is
+# the same, bit for bit (History.seconds leaves evaluation out), but the moment the
+# target accuracy is crossed is measured five times more finely.
+FAST_CONFIG = nnfs.TrainConfig.fast(eval_every=5)
 
 
 # Each trainer returns one run: training seconds, examples processed, the final
@@ -97,7 +101,7 @@ def run_minibatch_sgd(data, warmup=False):
 TRAINERS = {
     "reference": ("reference notebook (float64, full batch, 1000 it.)", run_reference),
     "gradient_descent": ("nnfs.gradient_descent, TrainConfig()", run_gradient_descent),
-    "minibatch_sgd": ("nnfs.minibatch_sgd, TrainConfig.fast()", run_minibatch_sgd),
+    "minibatch_sgd": ("nnfs.minibatch_sgd, TrainConfig.fast(eval_every=5)", run_minibatch_sgd),
 }
 
 
@@ -187,6 +191,9 @@ def targets(results, target):
             "time_ratio": ref["seconds"] / gd["seconds"],  # > 1: gradient_descent is faster
             "reference_dev_accuracy": ref["final_dev_accuracy"],
             "gd_dev_accuracy": gd["final_dev_accuracy"],
+            # at least as fast, and no worse than the reference's dev accuracy (1,000 digits)
+            "met": ref["seconds"] / gd["seconds"] >= 1.0
+            and gd["final_dev_accuracy"] >= ref["final_dev_accuracy"] - 0.002,
         },
         "b_time_to_accuracy": {
             "target_accuracy": target, "reference_seconds": ref["seconds"],
@@ -241,7 +248,7 @@ def markdown(report):
         "|---|---|---|---|",
         f"| (a) gradient_descent vs reference, same 1000 full-batch steps | reference / gd time "
         f"{a['time_ratio']:.2f}×; dev acc. gd {a['gd_dev_accuracy']:.3f} vs reference "
-        f"{a['reference_dev_accuracy']:.3f} | reported | INFO |",
+        f"{a['reference_dev_accuracy']:.3f} | ≥ 1× at equal accuracy | {verdict(a['met'])} |",
         f"| (b) time to {target:.3f} dev: reference {_s(b['reference_seconds'])} / minibatch_sgd "
         f"{_s(b['fast_seconds_to_target'])} | {speedup} | ≥ {b['goal']:.0f}× (aim {b['aim']:.0f}×) "
         f"| {verdict(b['met'])} ({aim}) |",
@@ -251,10 +258,34 @@ def markdown(report):
     return "\n".join(lines)
 
 
+README = Path(__file__).resolve().parents[1] / "README.md"
+README_START, README_END = "<!-- bench:train_speed -->", "<!-- /bench:train_speed -->"
+
+
+def update_readme(env, tables):
+    """Replace the README's performance section with this run's tables."""
+    text = README.read_text()
+    before, rest = text.split(README_START, 1)
+    _, after = rest.split(README_END, 1)
+    pools = ", ".join(f"{p['internal_api']} {p['version']} with {p['num_threads']} threads"
+                      for p in env["threadpools"] or [])
+    section = (
+        f"{README_START}\nProduced by `env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python "
+        f"bench/train_speed.py --update-readme` on {env['cpus']} CPUs (Python {env['python']}, "
+        f"NumPy {env['numpy']}{', ' + pools if pools else ''}; load average "
+        f"{env['load_average_before'][0]:.2f} before the run). Times are training time only; "
+        f"the reference loop and gradient_descent start from the same weights.\n\n"
+        f"{tables}\n{README_END}"
+    )
+    README.write_text(before + section + after)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3, help="timing runs per trainer (default 3)")
     parser.add_argument("--json", metavar="OUT", help="write every number to this JSON file")
+    parser.add_argument("--update-readme", action="store_true",
+                        help="write the tables into README.md's performance section")
     parser.add_argument("--blas-threads", type=int, metavar="N",
                         help="limit BLAS to N threads (needs threadpoolctl); default: leave as is")
     args = parser.parse_args(argv)
@@ -279,6 +310,9 @@ def main(argv=None):
     env["load_average_after"] = os.getloadavg()
     print(markdown(report))
     print(f"\nload average after: {env['load_average_after'][0]:.2f} (1 min), on {env['cpus']} CPUs")
+    if args.update_readme:
+        update_readme(env, markdown(report))
+        print(f"\nupdated {README}")
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"environment": env, **report}, f, indent=2)

@@ -171,10 +171,9 @@ def gradient_descent(X, Y, config=TrainConfig(), X_dev=None, Y_dev=None, *, rng=
 
 
 # --8<-- [start:shift]
-def pad_images(X):
-    """Columns of X (784, m) -> images with a zero border, (m, 30, 30), one per row."""
-    m = X.shape[1]
-    return np.pad(X.T.reshape(m, 28, 28), ((0, 0), (1, 1), (1, 1)))
+def pad_images(XT):
+    """Examples as rows, XT (m, 784) -> images with a zero border, (m, 30, 30)."""
+    return np.pad(XT.reshape(-1, 28, 28), ((0, 0), (1, 1), (1, 1)))
 
 
 def shifted_rows(padded, order, rng):
@@ -194,7 +193,7 @@ def shift_images(X, rng):
 
     Vacated pixels become 0 (background). Returns a new (784, m) array.
     """
-    return shifted_rows(pad_images(X), np.arange(X.shape[1]), rng).T
+    return shifted_rows(pad_images(X.T), np.arange(X.shape[1]), rng).T
 # --8<-- [end:shift]
 
 
@@ -230,14 +229,17 @@ def minibatch_sgd(X, Y, config=TrainConfig.fast(), X_dev=None, Y_dev=None, *, rn
     m, B = X.shape[1], config.batch_size
     total_steps = config.epochs * -(-m // B)                  # ceil(m / B) steps per epoch
     record, adam_state, step = _Recorder(config, X_dev, Y_dev, total_steps, callback), {}, 0
-    padded = pad_images(X) if config.shift else None         # once, not every epoch
+    XT = np.ascontiguousarray(X.T)                         # (m, 784): a batch is a gather of rows
+    padded = shifted = None
     for epoch in range(config.epochs):
-        order = rng.permutation(m)                         # shuffle (and shift) in one gather:
-        shift = config.shift and epoch >= config.shift_start
-        XT = shifted_rows(padded, order, rng) if shift else X.T[order]
-        Ye = Y[order]                                      # (m, 784): rows are examples, so
-        for start in range(0, m, B):                       # a batch is a contiguous block
-            Xb, Yb = XT[start:start + B].T, Ye[start:start + B]  # (784, B) view, no copy
+        order = rng.permutation(m)
+        if config.shift and epoch >= config.shift_start:   # shuffle and shift in one gather
+            padded = pad_images(XT) if padded is None else padded  # once, when shifts begin
+            shifted = shifted_rows(padded, order, rng)     # (m, 784), rows in `order`
+        for start in range(0, m, B):
+            batch = order[start:start + B]
+            Xb = (XT[batch] if shifted is None else shifted[start:start + B]).T  # (784, B)
+            Yb = Y[batch]
             cache = forward(params, Xb)
             grads = backward(params, cache, Xb, Yb)        # m = Xb.shape[1], this batch
             alpha = config.learning_rate
