@@ -51,6 +51,7 @@ def main():
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         project = Path(tmp) / "project"
+        project.mkdir()
         for name in ("mkdocs.yml", "docs", "nnfs", "overrides"):
             src = ROOT / name
             (shutil.copytree if src.is_dir() else shutil.copy)(src, project / name)

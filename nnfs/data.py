@@ -15,6 +15,7 @@ are verified by md5 and size, and only then ``os.replace``-d into place.
 
 # --8<-- [start:imports]
 import csv
+import functools
 import gzip
 import hashlib
 import importlib.metadata
@@ -124,14 +125,22 @@ def sample_path():
     return path
 
 
+@functools.lru_cache(maxsize=1)
+def _read_sample(path):
+    """The sample file, parsed once per process: (5000, 785) uint8, read-only."""
+    table = pd.read_csv(path, header=None, dtype=np.uint8).to_numpy()
+    table.flags.writeable = False  # shared by every call: nobody may change it
+    return table
+
+
 def load_sample():
     """The embedded MNIST sample: X float32 (784, 5000) in [0, 1], Y int64 (5000,).
 
     The file is a gzip CSV with no header: 784 pixel columns (0..255), then the
-    label. Rows are sorted by class, 500 per class.
+    label. Rows are sorted by class, 500 per class. Each call returns new arrays.
     """
     path = sample_path()
-    table = pd.read_csv(path, header=None, dtype=np.uint8).to_numpy()  # (5000, 785)
+    table = _read_sample(path)  # (5000, 785)
     if table.ndim != 2 or table.shape[1] != N_PIXELS + 1:
         raise ValueError(f"{path}: expected {N_PIXELS + 1} columns, found {table.shape[1]}")
     X = np.empty((N_PIXELS, table.shape[0]), dtype=np.float32)  # (784, 5000)
