@@ -1,0 +1,75 @@
+"""The build hook: the cache key follows code and data, placeholders and math are filled."""
+
+import importlib.util
+import types
+
+import pytest
+
+from conftest import ROOT
+
+
+@pytest.fixture(scope="module")
+def hook():
+    spec = importlib.util.spec_from_file_location("nnfs_site_hook", ROOT / "overrides" / "hooks" / "nnfs_site.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def fake_dataset(identity):
+    return types.SimpleNamespace(identity=identity)
+
+
+def test_key_follows_the_dataset(hook):
+    assert hook._key(fake_dataset("sample:abc")) == hook._key(fake_dataset("sample:abc"))
+    assert hook._key(fake_dataset("sample:abc")) != hook._key(fake_dataset("csv:def"))
+
+
+def test_key_follows_the_nnfs_source(hook, tmp_path, monkeypatch):
+    for folder in ("nnfs", "overrides/hooks"):
+        (tmp_path / folder).mkdir(parents=True)
+    (tmp_path / "overrides" / "hooks" / "pipeline.py").write_text("# pipeline\n")
+    source = tmp_path / "nnfs" / "network.py"
+    source.write_text("def softmax(Z): ...\n")
+    monkeypatch.setattr(hook, "ROOT", tmp_path)
+    monkeypatch.setattr(hook, "HERE", tmp_path / "overrides" / "hooks")
+    before = hook._key(fake_dataset("sample:abc"))
+    source.write_text("def softmax(Z): ...  # edited\n")
+    assert hook._key(fake_dataset("sample:abc")) != before
+
+
+def test_placeholders_are_filled_with_formats(hook, monkeypatch):
+    monkeypatch.setitem(hook._state, "results", {"dev_accuracy": 0.8766, "n_dev": 1000, "dataset": "the sample"})
+    page = types.SimpleNamespace(file=types.SimpleNamespace(src_uri="x.md"))
+    text = "{{ dev_accuracy:.1% }} of {{ n_dev:, }} digits of {{dataset}}"
+    assert hook.on_page_markdown(text, page, None, None) == "87.7% of 1,000 digits of the sample"
+
+
+def test_unknown_placeholder_is_an_error(hook, monkeypatch):
+    from mkdocs.exceptions import PluginError
+
+    monkeypatch.setitem(hook._state, "results", {"dev_accuracy": 0.5})
+    page = types.SimpleNamespace(file=types.SimpleNamespace(src_uri="x.md"))
+    with pytest.raises(PluginError, match="x.md: unknown placeholder"):
+        hook.on_page_markdown("{{ dev_acuracy }}", page, None, None)
+
+
+@pytest.mark.parametrize("tex, needle", [
+    (r"\begin{aligned} a &= b \\ c &= d \end{aligned}", "<mtable"),
+    (r"\begin{bmatrix} 1 & 2 \\ 3 & 4 \end{bmatrix}", "<mtable"),
+    (r"f(z) = \begin{cases} z & z > 0 \\ 0 & \text{otherwise} \end{cases}", "otherwise"),
+])
+def test_environments_become_mathml_tables(hook, tex, needle):
+    mathml = hook.tex_to_mathml(tex, display=True)
+    assert mathml.startswith("<math") and needle in mathml
+    assert "<mi>&</mi>" not in mathml  # an alignment & left as a symbol means the table was lost
+
+
+def test_notebook_math_and_scripts(hook):
+    cell = ('<div class="jp-RenderedHTMLCommon jp-RenderedMarkdown jp-MarkdownOutput">'
+            "<p>cost $5 and $x^2$ and $$\\frac{a}{b}$$</p></div>")
+    page = types.SimpleNamespace(file=types.SimpleNamespace(src_uri="notebooks/n.py"))
+    junk = '<!-- Load mathjax -->\n<script src=""> </script>\n<!-- End of mathjax configuration -->'
+    html = hook.on_page_content(junk + cell, page, None, None)
+    assert "mathjax" not in html.lower()
+    assert html.count("<math ") == 2 and "$$" not in html and "cost $5" in html
