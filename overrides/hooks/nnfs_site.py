@@ -66,9 +66,10 @@ def on_config(config):
                     raise
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
-    for old in (CACHE / "nnfs-site").iterdir():  # keep only the current build
-        if old.name != key and not old.name.startswith("."):
-            shutil.rmtree(old, ignore_errors=True)
+    for kind in ("nnfs-site", "mkdocs-jupyter"):  # keep only what the current key uses
+        for old in (CACHE / kind).glob("[!.]*"):
+            if old.name != key:
+                shutil.rmtree(old, ignore_errors=True)
 
     jupyter = config.plugins.get("mkdocs-jupyter")
     if jupyter is not None:
