@@ -47,6 +47,7 @@ import numpy as np
 
 import nnfs
 import reference_notebook  # bench/ is on sys.path when this file is run as a script
+from nnfs.atomic import atomic_write
 from nnfs.data import load_sample, train_dev_split
 
 N_DEV = 1000
@@ -265,6 +266,8 @@ README_START, README_END = "<!-- bench:train_speed -->", "<!-- /bench:train_spee
 def update_readme(env, tables):
     """Replace the README's performance section with this run's tables."""
     text = README.read_text()
+    if README_START not in text or README_END not in text:
+        sys.exit(f"{README}: no {README_START} ... {README_END} section to update")
     before, rest = text.split(README_START, 1)
     _, after = rest.split(README_END, 1)
     pools = ", ".join(f"{p['internal_api']} {p['version']} with {p['num_threads']} threads"
@@ -277,7 +280,7 @@ def update_readme(env, tables):
         f"the reference loop and gradient_descent start from the same weights.\n\n"
         f"{tables}\n{README_END}"
     )
-    README.write_text(before + section + after)
+    atomic_write(README, lambda f: f.write(before + section + after), mode="w")
 
 
 def main(argv=None):

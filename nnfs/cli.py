@@ -112,8 +112,6 @@ class _Spinner:
 def _train_config(args):
     """TrainConfig from the trainer's defaults and only the options the user gave."""
     given = {field: getattr(args, dest) for dest, field in CONFIG_OPTIONS.items() if getattr(args, dest) is not None}
-    if args.seed is not None and args.seed < 0:
-        raise ValueError(f"--seed must be a non-negative integer, got {args.seed}")
     try:
         return TrainConfig.fast(**given) if args.trainer == "fast" else TrainConfig(trainer="gd", **given)
     except ValueError as err:
@@ -140,7 +138,7 @@ def _describe(config):
 
 def cmd_train(args):
     from nnfs.data import load_dataset, train_dev_split
-    from nnfs.model_io import save_model
+    from nnfs.model_io import model_metadata, save_model
 
     out = Path(args.out)
     if out.is_dir():
@@ -168,24 +166,11 @@ def cmd_train(args):
     print(f"data: {dataset.description}: {Y_train.size:,} for training, {Y_dev.size:,} for dev")
     print(_describe(config))
 
-    params, _history = train(X_train, Y_train, config, X_dev, Y_dev,
-                             callback=_ProgressBar(f"training ({config.trainer})"))
-    dev_accuracy = accuracy(predict(params, X_dev), Y_dev)
+    params, history = train(X_train, Y_train, config, X_dev, Y_dev,
+                            callback=_ProgressBar(f"training ({config.trainer})"))
     print(f"train accuracy: {accuracy(predict(params, X_train), Y_train):.4f}")
-    print(f"dev accuracy: {dev_accuracy:.4f}")
-
-    metadata = {
-        "config": config.to_dict(),
-        "dataset": {
-            "name": dataset.name,
-            "identity": dataset.identity,
-            "description": dataset.description,
-            "n_train": int(Y_train.size),
-            "n_dev": int(Y_dev.size),
-        },
-        "dev_accuracy": dev_accuracy,
-        "seed": config.seed,
-    }
+    print(f"dev accuracy: {history.final_dev_accuracy:.4f}")
+    metadata = model_metadata(config, dataset, Y_train.size, Y_dev.size, history.final_dev_accuracy)
     save_model(out, params, metadata)
     print(f"saved {out}")
     return 0

@@ -276,6 +276,8 @@ def load_csv(path):
             path, dtype=np.int16, index_col=False, na_filter=False, encoding="utf-8-sig",
             compression="gzip" if _is_gzip(path) else None,
         ).to_numpy()  # (m, 785) or (m, 784)
+    except (EOFError, zlib.error, gzip.BadGzipFile) as e:  # before ValueError: BadGzipFile is one
+        raise ValueError(f"{path}: corrupt or truncated gzip data ({e})") from None
     except (ValueError, TypeError, OverflowError, pd.errors.ParserError) as e:
         raise ValueError(_locate_parse_error(path, columns, e)) from None
     if table.shape[1] != len(columns):  # defensive: pandas agreed with a header we checked

@@ -93,6 +93,18 @@ def _metadata_json(metadata, source):
 
 
 
+# --8<-- [start:model_metadata]
+def model_metadata(config, dataset, n_train, n_dev, dev_accuracy):
+    """What a saved model records about itself: how it was trained, on what, and how well."""
+    return {
+        "config": config.to_dict(),
+        "dataset": {"name": dataset.name, "identity": dataset.identity, "description": dataset.description,
+                    "n_train": int(n_train), "n_dev": int(n_dev)},
+        "dev_accuracy": float(dev_accuracy),
+    }
+# --8<-- [end:model_metadata]
+
+
 # --8<-- [start:save_model]
 def save_model(path, params, metadata=None):
     """Write W1 (h, 784), b1 (h, 1), W2 (10, h), b2 (10, 1) and ``metadata`` to an .npz.

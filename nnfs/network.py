@@ -4,7 +4,7 @@ Column layout throughout, exactly as on the pages: ``X`` is (784, m), one
 example per column; labels ``Y`` are ints 0..9 of shape (m,).
 
 Every public function sits in a ``# --8<-- [start:name]`` section so that a page
-can quote it whole. Each section imports what it uses, so a copied snippet runs.
+can quote it whole. All they need is NumPy (the ``imports`` section) and each other.
 """
 
 # --8<-- [start:imports]
@@ -65,10 +65,11 @@ def softmax(Z):
 # --8<-- [start:forward]
 def forward(params, X):
     """Forward pass for X (784, m). Returns the cache Z1, A1 (h, m), Z2, A2 (10, m)."""
-    Z1 = params["W1"] @ X + params["b1"]   # (h, m); b1 (h, 1) broadcasts over columns
-    A1 = relu(Z1)                          # (h, m)
-    Z2 = params["W2"] @ A1 + params["b2"]  # (10, m)
-    A2 = softmax(Z2)                       # (10, m), column j = P(digit | x_j)
+    W1, b1, W2, b2 = params["W1"], params["b1"], params["W2"], params["b2"]
+    Z1 = W1 @ X + b1     # (h, m); b1 (h, 1) broadcasts over the m columns
+    A1 = relu(Z1)        # (h, m)
+    Z2 = W2 @ A1 + b2    # (10, m)
+    A2 = softmax(Z2)     # (10, m), column j = P(digit | x_j)
     return {"Z1": Z1, "A1": A1, "Z2": Z2, "A2": A2}
 # --8<-- [end:forward]
 
@@ -105,13 +106,13 @@ def backward(params, cache, X, Y):
     each gradient has the shape of its parameter.
     """
     m = X.shape[1]
-    A2 = cache["A2"]
-    dZ2 = A2 - one_hot(Y, A2.shape[0], A2.dtype)                # (10, m)
-    dW2 = dZ2 @ cache["A1"].T / m                               # (10, h)
-    db2 = dZ2.sum(axis=1, keepdims=True) / m                    # (10, 1): one per unit
-    dZ1 = (params["W2"].T @ dZ2) * relu_grad(cache["Z1"])       # (h, m)
-    dW1 = dZ1 @ X.T / m                                         # (h, 784)
-    db1 = dZ1.sum(axis=1, keepdims=True) / m                    # (h, 1)
+    W2, Z1, A1, A2 = params["W2"], cache["Z1"], cache["A1"], cache["A2"]
+    dZ2 = A2 - one_hot(Y, A2.shape[0], A2.dtype)    # (10, m)
+    dW2 = dZ2 @ A1.T / m                            # (10, h)
+    db2 = dZ2.sum(axis=1, keepdims=True) / m        # (10, 1): one per unit
+    dZ1 = (W2.T @ dZ2) * relu_grad(Z1)              # (h, m)
+    dW1 = dZ1 @ X.T / m                             # (h, 784)
+    db1 = dZ1.sum(axis=1, keepdims=True) / m        # (h, 1)
     return {"dW1": dW1, "db1": db1, "dW2": dW2, "db2": db2}
 # --8<-- [end:backward]
 

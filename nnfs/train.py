@@ -14,7 +14,6 @@ import time
 from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
-import pandas as pd
 
 from nnfs.network import accuracy, backward, cross_entropy, forward, init_params, predict, update_params
 # --8<-- [end:imports]
@@ -54,6 +53,7 @@ class TrainConfig:
             ("init", self.init in ("uniform", "he"), "must be 'uniform' or 'he'"),
             ("dtype", self.dtype in ("float32", "float64"), "must be 'float32' or 'float64'"),
             ("eval_every", self.eval_every >= 1, "must be at least 1"),
+            ("seed", self.seed >= 0, "must be at least 0"),
         ]
         for name, ok, rule in checks:
             if not ok:
@@ -96,6 +96,8 @@ class History:
     seconds: list = field(default_factory=list)
 
     def to_frame(self):
+        import pandas as pd  # here, not at the top: `import nnfs` stays fast
+
         return pd.DataFrame(self.__dict__)
 
     @property
@@ -135,7 +137,7 @@ class _Recorder:
         self.t0 = time.perf_counter()
 
 
-def _prepare(X, Y, config, X_dev):
+def _prepare(X, Y, config, X_dev, Y_dev):
     dtype = np.dtype(config.dtype)
     X = np.asarray(X, dtype=dtype)
     Y = np.asarray(Y)
@@ -143,9 +145,13 @@ def _prepare(X, Y, config, X_dev):
         raise ValueError(f"X must have shape (784, m), one example per column; got {X.shape}")
     if Y.shape != (X.shape[1],):
         raise ValueError(f"Y must have shape ({X.shape[1]},) to match X; got {Y.shape}")
+    if (X_dev is None) != (Y_dev is None):
+        raise ValueError("give both X_dev and Y_dev, or neither")
     if X_dev is not None:
-        X_dev = np.asarray(X_dev, dtype=dtype)
-    return X, Y, X_dev
+        X_dev, Y_dev = np.asarray(X_dev, dtype=dtype), np.asarray(Y_dev)
+        if X_dev.ndim != 2 or X_dev.shape[0] != 784 or Y_dev.shape != (X_dev.shape[1],):
+            raise ValueError(f"X_dev must be (784, n) and Y_dev (n,); got {X_dev.shape} and {Y_dev.shape}")
+    return X, Y, X_dev, Y_dev
 
 
 # --8<-- [start:gradient_descent]
@@ -155,7 +161,7 @@ def gradient_descent(X, Y, config=TrainConfig(), X_dev=None, Y_dev=None, *, rng=
     X (784, m) in [0, 1], Y (m,) ints. Returns (params, History).
     `callback(history, total_steps)`, if given, runs after every history row.
     """
-    X, Y, X_dev = _prepare(X, Y, config, X_dev)
+    X, Y, X_dev, Y_dev = _prepare(X, Y, config, X_dev, Y_dev)
     rng = np.random.default_rng(config.seed) if rng is None else rng
     params = init_params(784, config.n_hidden, 10, rng=rng, init=config.init, dtype=X.dtype)
     record = _Recorder(config, X_dev, Y_dev, config.iterations, callback)
@@ -223,7 +229,7 @@ def minibatch_sgd(X, Y, config=TrainConfig.fast(), X_dev=None, Y_dev=None, *, rn
     `batch_size` of them. X (784, m) in [0, 1], Y (m,) ints. Returns (params, History).
     `callback(history, total_steps)`, if given, runs after every history row.
     """
-    X, Y, X_dev = _prepare(X, Y, config, X_dev)
+    X, Y, X_dev, Y_dev = _prepare(X, Y, config, X_dev, Y_dev)
     rng = np.random.default_rng(config.seed) if rng is None else rng
     params = init_params(784, config.n_hidden, 10, rng=rng, init=config.init, dtype=X.dtype)
     m, B = X.shape[1], config.batch_size

@@ -574,3 +574,16 @@ def test_load_dataset_csv_without_labels(tmp_path, digits):
 def test_load_dataset_unknown_spec(tmp_path):
     with pytest.raises(FileNotFoundError, match="'sample', 'mnist'"):
         load_dataset(str(tmp_path / "smaple"))
+
+
+def test_truncated_gzip_csv_is_a_clear_error(tmp_path):
+    import gzip as gz
+
+    header = "label," + ",".join(f"pixel{i}" for i in range(784)) + "\n"
+    rng = np.random.default_rng(0)
+    rows = "".join("3," + ",".join(map(str, rng.integers(0, 256, 784))) + "\n" for _ in range(300))
+    data = gz.compress((header + rows).encode())
+    path = tmp_path / "train.csv.gz"
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ValueError, match=r"train\.csv\.gz: corrupt or truncated gzip data"):
+        load_csv(path)

@@ -82,7 +82,7 @@ def test_shift_images_moves_by_at_most_one_pixel():
     "field, value",
     [("trainer", "lbfgs"), ("n_hidden", 0), ("learning_rate", -0.1), ("iterations", 0), ("epochs", 0),
      ("batch_size", 0), ("optimizer", "rmsprop"), ("init", "zeros"), ("dtype", "int8"), ("schedule", "cosine"),
-     ("shift_start", -1)],
+     ("shift_start", -1), ("seed", -1)],
 )
 def test_config_rejects_out_of_range(field, value):
     with pytest.raises(ValueError, match=f"TrainConfig.{field} "):
@@ -115,3 +115,11 @@ def test_shifts_start_at_shift_start(sample_split, monkeypatch):
     calls.clear()
     minibatch_sgd(X, Y, TrainConfig.fast(epochs=5, shift=False))
     assert calls == []
+
+
+def test_dev_set_is_checked():
+    X, Y = np.zeros((784, 5), np.float32), np.zeros(5, int)
+    with pytest.raises(ValueError, match="both X_dev and Y_dev"):
+        gradient_descent(X, Y, TrainConfig(iterations=1), X, None)
+    with pytest.raises(ValueError, match="X_dev must be"):
+        gradient_descent(X, Y, TrainConfig(iterations=1), X, Y[:1])

@@ -18,8 +18,10 @@ import logging
 import os
 import re
 import shutil
+import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from mkdocs.exceptions import PluginError
@@ -33,6 +35,31 @@ CACHE = ROOT / ".cache"
 _state = {}
 
 
+def _build(out, spec):
+    """Run pipeline.py in a fresh process (so it runs the nnfs code on disk) into a
+    temporary folder, then rename that to `out`: a crash never leaves half a build."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+    try:
+        result = subprocess.run([sys.executable, str(HERE / "pipeline.py"), str(tmp), spec],
+                                capture_output=True, text=True)
+        if result.returncode != 0:
+            lines = result.stderr.strip().splitlines() or ["(no output)"]
+            raise PluginError(f"training for the site failed: {lines[-1]}")
+        try:
+            tmp.rename(out)
+        except OSError:
+            if not (out / "results.json").exists():  # else a parallel build got there first
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _recent(path, seconds=3600):
+    """A temporary build folder young enough to belong to a build still running."""
+    return time.time() - path.stat().st_mtime < seconds
+
+
 def _key(dataset):
     h = hashlib.sha256()
     for path in sorted((ROOT / "nnfs").rglob("*.py")) + [HERE / "pipeline.py"]:
@@ -42,8 +69,6 @@ def _key(dataset):
 
 
 def on_config(config):
-    sys.path.insert(0, str(HERE))
-    import pipeline
     from nnfs.data import load_dataset
 
     spec = os.environ.get("NNFS_DATASET", "sample")
@@ -55,20 +80,10 @@ def on_config(config):
     out = CACHE / "nnfs-site" / key
     if not (out / "results.json").exists():
         log.info("nnfs: training for the site (key %s, %s)", key, dataset.description)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{key}-", dir=out.parent))
-        try:
-            pipeline.build(tmp, dataset)
-            try:
-                tmp.rename(out)  # atomic: a crash never leaves a half-built folder under the key
-            except OSError:
-                if not (out / "results.json").exists():  # else a parallel build got there first
-                    raise
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+        _build(out, spec)
     for kind in ("nnfs-site", "mkdocs-jupyter"):  # keep only what the current key uses
-        for old in (CACHE / kind).glob("[!.]*"):
-            if old.name != key:
+        for old in (CACHE / kind).iterdir() if (CACHE / kind).is_dir() else ():
+            if old.name != key and not (old.name.startswith(".") and _recent(old)):
                 shutil.rmtree(old, ignore_errors=True)
 
     jupyter = config.plugins.get("mkdocs-jupyter")
