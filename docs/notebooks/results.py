@@ -67,8 +67,9 @@ plot_digits(X_dev[:, show], Y_dev[show], pred[show], ncols=5)
 # %% [markdown]
 # ## Which digits get confused?
 #
-# The confusion matrix counts every dev digit once: row $i$, column $j$ holds how
-# many digits $i$ the network called $j$. The diagonal holds the correct answers;
+# The confusion matrix counts every dev digit once, in the row of its true label
+# and the column of the network's answer: the entry in row 4, column 9 counts the
+# 4s that the network read as 9s. The diagonal holds the correct answers;
 # everything off the diagonal is a mistake, and where the mistakes pile up tells
 # us which digits look alike to the network.
 
@@ -193,7 +194,8 @@ never_inked = (X_train == 0).all(axis=1)    # (784,): blank in every training di
 untouched = (change == 0).all(axis=0)       # (784,): weights that never moved
 
 inked_change = np.abs(change[:, ~never_inked]).mean()
-print(f"mean |initial weight|:                   {np.abs(initial['W1']).mean():.3f}")
+initial_size = np.abs(initial["W1"]).mean()
+print(f"mean |initial weight|:                   {initial_size:.3f}")
 print(f"mean |change| on pixels inked somewhere:  {inked_change:.3f}")
 print(f"pixels blank in every training digit:     {never_inked.sum()} of 784")
 print(f"pixels whose weights never changed:       {untouched.sum()} of 784")
@@ -211,9 +213,22 @@ fig
 # $dW^{[1]}_{i,p} = \frac{1}{m}\sum_j dZ^{[1]}_{i,j}\, x_{p,j}$, and a pixel $p$
 # that is blank in every training digit has $x_{p,j} = 0$ for all $j$. Its
 # gradient is exactly zero, so its weights keep their random starting values
-# forever; the counts above confirm it, pixel for pixel. The noise in the first
-# picture is mostly that: weights that nothing ever asked to change.
-#
+# forever; the counts above confirm it, pixel for pixel.
+
+# %%
+n_pixels = X_train.shape[0]
+outweighs = ("still outweighs what training added" if initial_size > inked_change
+             else "is smaller than what training added")
+Markdown(
+    f"So the noise in the first picture has two sources. In the empty frame, "
+    f"{never_inked.sum()} of the {n_pixels} pixels, it is weights that nothing ever asked to "
+    f"change. On the other {n_pixels - never_inked.sum()} pixels the weights did change, by "
+    f"{inked_change:.3f} on average, but they started from random values of average size "
+    f"{initial_size:.3f}, {initial_size / inked_change:.1f} times as much: there the random "
+    f"start {outweighs}."
+)
+
+# %% [markdown]
 # Which digits does each unit speak for? The second layer tells us: column $i$ of
 # $W^{[2]}$ holds the weights from unit $i$ to the ten outputs, so its largest
 # entry names the digit the unit votes for most, and its smallest the digit it

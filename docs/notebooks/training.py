@@ -131,7 +131,7 @@ plot_history(frame)
 # gets smaller, and so do the steps, because each step is $\alpha$ times the
 # gradient. Gradient descent slows down by itself as it nears a minimum.
 #
-# The two accuracy curves also drift apart. The network is graded on the training
+# The two accuracy curves also drift apart. The network is trained on the training
 # digits at every step, so it gets better on those than on digits it never sees.
 # The gap between the curves measures that over-fitting.
 #
