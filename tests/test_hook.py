@@ -73,3 +73,11 @@ def test_notebook_math_and_scripts(hook):
     html = hook.on_page_content(junk + cell, page, None, None)
     assert "mathjax" not in html.lower()
     assert html.count("<math ") == 2 and "$$" not in html and "cost $5" in html
+
+
+def test_key_follows_a_cached_mnist_test_set(hook, tmp_path, monkeypatch):
+    """Going further scores on the official test set when it is cached: its output depends on it."""
+    monkeypatch.setenv("NNFS_DATA_DIR", str(tmp_path))
+    before = hook._key(fake_dataset("sample:abc"))
+    (tmp_path / "t10k-images-idx3-ubyte.gz").write_bytes(b"x" * 10)
+    assert hook._key(fake_dataset("sample:abc")) != before

@@ -65,7 +65,18 @@ def _key(dataset):
     for path in sorted((ROOT / "nnfs").rglob("*.py")) + [HERE / "pipeline.py"]:
         h.update(path.relative_to(ROOT).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
     h.update(dataset.identity.encode())
+    h.update(_mnist_test_files().encode())  # Going further scores on it when it is cached
     return h.hexdigest()[:16]
+
+
+def _mnist_test_files():
+    """Names and sizes of the cached MNIST test files, "" when there are none."""
+    from nnfs.data import MNIST_PARTS, resolve_cache_dir
+
+    folder = resolve_cache_dir()
+    candidates = [folder / name for name in MNIST_PARTS["test"]]
+    candidates += [folder / name.removesuffix(".gz") for name in MNIST_PARTS["test"]]
+    return ",".join(f"{p.name}:{p.stat().st_size}" for p in candidates if p.is_file())
 
 
 def on_config(config):
