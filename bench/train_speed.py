@@ -41,13 +41,12 @@ import platform
 import statistics
 import sys
 import tracemalloc
-from pathlib import Path
 
 import numpy as np
 
 import nnfs
-import reference_notebook  # bench/ is on sys.path when this file is run as a script
-from nnfs.atomic import atomic_write
+import readme  # bench/ is on sys.path when this file is run as a script
+import reference_notebook
 from nnfs.data import load_sample, train_dev_split
 
 N_DEV = 1000
@@ -259,28 +258,17 @@ def markdown(report):
     return "\n".join(lines)
 
 
-README = Path(__file__).resolve().parents[1] / "README.md"
-README_START, README_END = "<!-- bench:train_speed -->", "<!-- /bench:train_speed -->"
-
-
 def update_readme(env, tables):
     """Replace the README's performance section with this run's tables."""
-    text = README.read_text()
-    if README_START not in text or README_END not in text:
-        sys.exit(f"{README}: no {README_START} ... {README_END} section to update")
-    before, rest = text.split(README_START, 1)
-    _, after = rest.split(README_END, 1)
     pools = ", ".join(f"{p['internal_api']} {p['version']} with {p['num_threads']} threads"
                       for p in env["threadpools"] or [])
-    section = (
-        f"{README_START}\nProduced by `env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python "
+    readme.update_section("train_speed", (
+        f"Produced by `env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python "
         f"bench/train_speed.py --update-readme` on {env['cpus']} CPUs (Python {env['python']}, "
         f"NumPy {env['numpy']}{', ' + pools if pools else ''}; load average "
         f"{env['load_average_before'][0]:.2f} before the run). Times are training time only; "
-        f"the reference loop and gradient_descent start from the same weights.\n\n"
-        f"{tables}\n{README_END}"
-    )
-    atomic_write(README, lambda f: f.write(before + section + after), mode="w")
+        f"the reference loop and gradient_descent start from the same weights.\n\n{tables}"
+    ))
 
 
 def main(argv=None):
@@ -315,7 +303,6 @@ def main(argv=None):
     print(f"\nload average after: {env['load_average_after'][0]:.2f} (1 min), on {env['cpus']} CPUs")
     if args.update_readme:
         update_readme(env, markdown(report))
-        print(f"\nupdated {README}")
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"environment": env, **report}, f, indent=2)
