@@ -39,6 +39,11 @@ def _flag(dest):
     return "--" + dest.replace("_", "-")
 
 
+def _is_terminal(stream):
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
 class _ProgressBar:
     """``training [#####.....] 50%  step 500/1000  dev 0.8120`` on one line of ``stream``.
 
@@ -49,8 +54,7 @@ class _ProgressBar:
     def __init__(self, label, stream=None, width=30):
         self.label, self.width = label, width
         self.stream = stream if stream is not None else sys.stderr
-        isatty = getattr(self.stream, "isatty", None)
-        self.enabled = bool(isatty and isatty())
+        self.enabled = _is_terminal(self.stream)
 
     def __call__(self, history, total_steps):
         if not self.enabled:
@@ -68,15 +72,15 @@ class _ProgressBar:
 class _Spinner:
     """``| label 1.2s`` redrawn on one line of ``stream`` while the block runs.
 
-    For steps of unknown length, such as loading data. Does nothing unless ``stream`` is a terminal, so pipes and logs stay clean.
+    For steps of unknown length, such as loading data. Does nothing unless
+    ``stream`` is a terminal, so pipes and logs stay clean.
     """
 
     FRAMES = "|/-\\"
 
     def __init__(self, label, stream=None):
         self.label, self.stream = label, stream if stream is not None else sys.stderr
-        isatty = getattr(self.stream, "isatty", None)
-        self.enabled = bool(isatty and isatty())
+        self.enabled = _is_terminal(self.stream)
 
     def __enter__(self):
         if self.enabled:
@@ -266,14 +270,21 @@ def cmd_predict(args):
 # Parser and entry point
 # ----------------------------------------------------------------------------
 
-def _default_help(text, field, trainers=("gd", "fast")):
-    """Help text ending with TrainConfig's defaults for `field`, per trainer when they differ."""
+def _default_help(text, dest):
+    """Help text ending with TrainConfig's defaults for option `dest`, per trainer when they differ."""
+    field = CONFIG_OPTIONS[dest]
+    trainers = [t for t in ("gd", "fast") if dest not in IGNORED_BY[t]]
     values = {"gd": getattr(TrainConfig(), field), "fast": getattr(TrainConfig.fast(), field)}
     if len(trainers) == 1:
         return f"{trainers[0]} only: {text} (default: {values[trainers[0]]})"
     if values["gd"] == values["fast"]:
         return f"{text} (default: {values['gd']})"
     return f"{text} (default: gd {values['gd']}, fast {values['fast']})"
+
+
+def _add_cache_dir(parser):
+    parser.add_argument("--cache-dir", metavar="DIR",
+                        help="folder of the MNIST files (default: $NNFS_DATA_DIR or ~/.cache/nnfs)")
 
 
 def build_parser():
@@ -290,23 +301,22 @@ def build_parser():
     p.add_argument("--trainer", choices=("gd", "fast"), default="gd",
                    help="gd: full-batch gradient descent as in the original notebook; "
                         "fast: mini-batch SGD (default: gd)")
-    p.add_argument("--hidden", type=int, metavar="H", help=_default_help("hidden units", "n_hidden"))
+    p.add_argument("--hidden", type=int, metavar="H", help=_default_help("hidden units", "hidden"))
     p.add_argument("--iterations", type=int, metavar="N",
-                   help=_default_help("full-batch steps", "iterations", ("gd",)))
+                   help=_default_help("full-batch steps", "iterations"))
     p.add_argument("--epochs", type=int, metavar="N",
-                   help=_default_help("passes over the training set", "epochs", ("fast",)))
+                   help=_default_help("passes over the training set", "epochs"))
     p.add_argument("--learning-rate", type=float, metavar="ALPHA",
                    help=_default_help("step size alpha", "learning_rate"))
     p.add_argument("--batch-size", type=int, metavar="B",
-                   help=_default_help("examples per step", "batch_size", ("fast",)))
-    p.add_argument("--optimizer", choices=("sgd", "adam"), help=_default_help("update rule", "optimizer", ("fast",)))
+                   help=_default_help("examples per step", "batch_size"))
+    p.add_argument("--optimizer", choices=("sgd", "adam"), help=_default_help("update rule", "optimizer"))
     p.add_argument("--init", choices=("he", "uniform"), help=_default_help("weight initialisation", "init"))
     p.add_argument("--seed", type=int, metavar="S",
                    help="seeds the dev split, the initial weights and the shuffling (default: 0)")
     p.add_argument("--dev-size", type=int, default=1000, metavar="N",
                    help="examples held out to measure accuracy (default: 1000)")
-    p.add_argument("--cache-dir", metavar="DIR",
-                   help="folder of the MNIST files (default: $NNFS_DATA_DIR or ~/.cache/nnfs)")
+    _add_cache_dir(p)
     p.add_argument("--out", required=True, metavar="MODEL.npz", help="where to save the trained model")
     p.set_defaults(func=cmd_train, parser=p)
 
@@ -316,8 +326,7 @@ def build_parser():
                    help="the whole sample, MNIST's 10k test set, or a Kaggle-style train CSV")
     p.add_argument("--images", metavar="IDX", help="an IDX image file (gzipped or raw), with --labels")
     p.add_argument("--labels", metavar="IDX", help="the IDX label file that goes with --images")
-    p.add_argument("--cache-dir", metavar="DIR",
-                   help="folder of the MNIST files (default: $NNFS_DATA_DIR or ~/.cache/nnfs)")
+    _add_cache_dir(p)
     p.set_defaults(func=cmd_evaluate, parser=p)
 
     p = commands.add_parser("predict", help="classify one digit: a PNG, or a row of a Kaggle CSV")
@@ -345,7 +354,7 @@ def main(argv=None):
         return args.func(args)
     except SystemExit as exit:  # argparse: --help, --version (0) and usage errors (2)
         return exit.code if isinstance(exit.code, int) else 2
-    except (ValueError, FileNotFoundError, OSError) as err:  # PIL's UnidentifiedImageError is an OSError
+    except (ValueError, OSError) as err:  # FileNotFoundError and PIL's UnidentifiedImageError are OSErrors
         print(f"nnfs: error: {_message(err)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
