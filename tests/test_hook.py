@@ -81,3 +81,20 @@ def test_key_follows_a_cached_mnist_test_set(hook, tmp_path, monkeypatch):
     before = hook._key(fake_dataset("sample:abc"))
     (tmp_path / "t10k-images-idx3-ubyte.gz").write_bytes(b"x" * 10)
     assert hook._key(fake_dataset("sample:abc")) != before
+
+
+def test_a_rebuild_imports_nnfs_afresh(hook):
+    """In `mkdocs serve`, executed blocks must see edits to nnfs/, not the modules of the last build."""
+    import sys
+
+    import nnfs.network
+
+    saved = {name: module for name, module in sys.modules.items() if name.split(".")[0] == "nnfs"}
+    try:
+        hook._forget_nnfs()
+        assert not [name for name in sys.modules if name.split(".")[0] == "nnfs"]
+        import nnfs.network as fresh
+
+        assert fresh is not saved["nnfs.network"]
+    finally:
+        sys.modules.update(saved)  # the other tests keep the modules they imported

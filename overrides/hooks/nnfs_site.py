@@ -1,7 +1,9 @@
 """MkDocs hook: train once per change of code or data, fill numbers in, render math.
 
-* on_config: hash the nnfs source, pipeline.py and the dataset into a key. If
-  .cache/nnfs-site/<key>/ is missing, run pipeline.build() into it (atomically).
+* on_config: forget the nnfs modules an earlier build of `mkdocs serve` imported;
+  hash the nnfs source, pipeline.py and the dataset into a key. If
+  .cache/nnfs-site/<key>/ is missing, run pipeline.py into it in a fresh process
+  (atomically: a temporary folder, then a rename).
   Point mkdocs-jupyter's cache at .cache/mkdocs-jupyter/<key>/, so notebook
   outputs are reused only while the code and the data they ran on are unchanged.
 * on_files: publish the build's figures and JSON under generated/.
@@ -79,7 +81,15 @@ def _mnist_test_files():
     return ",".join(f"{p.name}:{p.stat().st_size}" for p in candidates if p.is_file())
 
 
+def _forget_nnfs():
+    """`mkdocs serve` rebuilds in one long-lived process. Drop the nnfs modules an earlier
+    build imported, so this build's executed blocks import the code now on disk."""
+    for name in [name for name in sys.modules if name == "nnfs" or name.startswith("nnfs.")]:
+        del sys.modules[name]
+
+
 def on_config(config):
+    _forget_nnfs()
     from nnfs.data import load_dataset
 
     spec = os.environ.get("NNFS_DATASET", "sample")
