@@ -94,25 +94,21 @@ def test_removed_snippet_section_fails_the_build(project_copy, tmp_path):
     assert "softmax" in result.stderr
 
 
-def test_failing_notebook_cell_fails_the_build(project_copy, tmp_path):
-    notebook = project_copy / "docs" / "notebooks" / "training.py"
-    notebook.write_text(notebook.read_text() + '\n# %%\nraise RuntimeError("this cell fails on purpose")\n')
+# Each breakage appends text to a file; the build must fail and say what is wrong.
+BREAKAGES = {
+    "failing notebook cell": ("docs/notebooks/training.py",
+                              '\n# %%\nraise RuntimeError("this cell fails on purpose")\n', "this cell fails on purpose"),
+    "broken internal link": ("docs/softmax.md",
+                             "\nSee [a page that does not exist](no-such-page.md).\n", "no-such-page.md"),
+    "unknown placeholder": ("docs/loss.md", "\nAccuracy: {{ no_such_number:.1% }}\n", "no_such_number"),
+}
+
+
+@pytest.mark.parametrize("breakage", BREAKAGES)
+def test_breakage_fails_the_build(breakage, project_copy, tmp_path):
+    name, added, message = BREAKAGES[breakage]
+    path = project_copy / name
+    path.write_text(path.read_text() + added)
     result = mkdocs_build(project_copy, tmp_path / "site")
     assert result.returncode != 0
-    assert "this cell fails on purpose" in result.stderr
-
-
-def test_broken_internal_link_fails_the_build(project_copy, tmp_path):
-    page = project_copy / "docs" / "softmax.md"
-    page.write_text(page.read_text() + "\nSee [a page that does not exist](no-such-page.md).\n")
-    result = mkdocs_build(project_copy, tmp_path / "site")
-    assert result.returncode != 0
-    assert "no-such-page.md" in result.stderr
-
-
-def test_unknown_placeholder_fails_the_build(project_copy, tmp_path):
-    page = project_copy / "docs" / "loss.md"
-    page.write_text(page.read_text() + "\nAccuracy: {{ no_such_number:.1% }}\n")
-    result = mkdocs_build(project_copy, tmp_path / "site")
-    assert result.returncode != 0
-    assert "no_such_number" in result.stderr
+    assert message in result.stderr
