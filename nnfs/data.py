@@ -19,6 +19,7 @@ import functools
 import gzip
 import hashlib
 import importlib.metadata
+import io
 import math
 import os
 import re
@@ -36,6 +37,10 @@ from nnfs.atomic import atomic_write
 
 __all__ = [
     "MIRRORS",
+    "MAX_CSV_BYTES",
+    "MAX_CSV_LINE",
+    "MAX_EXAMPLES",
+    "MNIST_COUNTS",
     "MNIST_FILES",
     "Dataset",
     "fetch_file",
@@ -64,6 +69,15 @@ MNIST_FILES: dict[str, tuple[str, int | None]] = {
     "t10k-labels-idx1-ubyte.gz": ("ec29112dd5afa0611ce80d1b7f02629c", 4542),
 }
 TRAIN_IMAGES, TRAIN_LABELS, TEST_IMAGES, TEST_LABELS = MNIST_FILES
+# name -> digits in it: a cached copy of a canonical file must hold exactly these
+MNIST_COUNTS: dict[str, int] = {TRAIN_IMAGES: 60_000, TRAIN_LABELS: 60_000, TEST_IMAGES: 10_000, TEST_LABELS: 10_000}
+
+# Limits on what a reader accepts, far above any real MNIST or Kaggle file, so
+# that a hostile or broken file fails fast with a message instead of eating memory.
+MAX_EXAMPLES = 70_000        # all of MNIST (60,000 + 10,000); X is then 220 MB of float32
+MAX_CSV_BYTES = 128 << 20    # uncompressed; Kaggle's train.csv is 73 MB
+MAX_CSV_LINE = 16_384        # characters; a header is 6,900, a row of 785 fields "255," 3,140
+MAX_QUOTE = 60               # characters of a file's content quoted in a message
 
 # --8<-- [start:constants]
 CACHE_ENV = "NNFS_DATA_DIR"
@@ -95,9 +109,41 @@ def _is_gzip(path):
 
 def _require_file(path, what):
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise FileNotFoundError(f"{path}: no such {what} file")
+    if path.is_dir():
+        raise ValueError(f"{path}: is a directory, not {_a(what)} file")
+    if not path.is_file():  # a FIFO would block, a device never ends
+        raise ValueError(f"{path}: is not a regular file (a device or a pipe?), not {_a(what)} file")
     return path
+
+
+def _a(word):
+    return ("an " if word[:1] in "AEIOU" else "a ") + word
+
+
+def _quote(text, limit=MAX_QUOTE):
+    """repr of ``text``, cut to about ``limit`` characters, for quoting file content in a message."""
+    text = str(text)
+    return repr(text) if len(text) <= limit else repr(text[:limit]) + f"... ({len(text):,} characters)"
+
+
+def _read_bounded(path, limit, what):
+    """(bytes, note): the file, gunzipped if it starts with 1f 8b; ValueError past ``limit`` bytes.
+
+    Reads at most ``limit + 1`` bytes, so a gzip bomb stops there.
+    """
+    with open(path, "rb") as raw:
+        gz = raw.read(2) == GZIP_MAGIC
+        raw.seek(0)
+        note = " after gunzip" if gz else ""
+        try:
+            data = (gzip.GzipFile(fileobj=raw) if gz else raw).read(limit + 1)
+        except (EOFError, OSError, zlib.error) as e:  # BadGzipFile is an OSError
+            raise ValueError(f"{path}: corrupt or truncated gzip data ({e})") from None
+    if len(data) > limit:
+        raise ValueError(f"{path}: more than {limit:,} bytes{note}; the limit for {what} file is {limit:,}")
+    return data, note
 
 
 def _file_hash(path, algorithm):
@@ -160,25 +206,43 @@ def load_sample():
 # Kaggle digit-recognizer CSV files
 # ----------------------------------------------------------------------------
 
-def _open_text(path):
-    """Open a (possibly gzipped) CSV as text; a UTF-8 byte-order mark is dropped."""
-    if _is_gzip(path):
-        return gzip.open(path, "rt", encoding="utf-8-sig", newline="")
-    return open(path, encoding="utf-8-sig", newline="")
-
-
-def _read_header(path):
-    """The first line's fields, stripped; ValueError if the file is empty or not text."""
+def _split_header(path, data):
+    """(header fields, body bytes) of a CSV's bytes; ValueError if empty, not text, or line 1 is bad."""
+    if data.startswith(b"\xef\xbb\xbf"):  # a UTF-8 byte-order mark
+        data = data[3:]
+    if not data.strip():
+        raise ValueError(f"{path}: file is empty")
+    end = data.find(b"\n")
+    end = len(data) if end < 0 else end
+    if end > MAX_CSV_LINE:
+        raise ValueError(
+            f"{path}: line 1 (header) is longer than {MAX_CSV_LINE:,} characters; "
+            f"expected 'label,pixel0,...,pixel783'{_delimiter_hint(data[:MAX_CSV_LINE])}"
+        )
     try:
-        with _open_text(path) as f:
-            first = f.readline()
-            if not first.strip() and not f.read(1 << 16).strip():
-                raise ValueError(f"{path}: file is empty")
-    except (UnicodeDecodeError, EOFError, gzip.BadGzipFile, zlib.error) as e:
-        raise ValueError(f"{path}: not a readable UTF-8 CSV file ({type(e).__name__}: {e})") from None
+        first = data[:end].decode("utf-8").rstrip("\r")
+    except UnicodeDecodeError as e:
+        raise ValueError(f"{path}: line 1 is not UTF-8 text (byte {e.start}); not a CSV file") from None
     if not first.strip():
         raise ValueError(f"{path}: line 1 is blank; expected the header 'label,pixel0,...,pixel783'")
-    return [field.strip() for field in next(csv.reader([first]))]
+    try:
+        header = [field.strip() for field in next(csv.reader([first]))]
+    except csv.Error as e:
+        raise ValueError(f"{path}: line 1 (header) is not valid CSV ({e})") from None
+    return header, data[end + 1:]
+
+
+def _delimiter_hint(text):
+    """'; the file seems to use ';' between fields, ...' when line 1 has no commas but another separator."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    line = text.split("\n", 1)[0]
+    if "," in line:
+        return ""
+    for sep, name in ((";", "';'"), ("\t", "tabs"), ("|", "'|'"), (" ", "spaces")):
+        if line.count(sep) >= 10:
+            return f"; the fields seem to be separated by {name}, but nnfs reads comma-separated files"
+    return ""
 
 
 def _check_header(path, header):
@@ -191,63 +255,96 @@ def _check_header(path, header):
     labelled = header[:1] == ["label"] or len(header) == len(TRAIN_HEADER)
     reference = TRAIN_HEADER if labelled else TEST_HEADER
     if len(header) != len(reference):
-        start = ",".join(header[:3])
+        start = _quote(",".join(header[:3]))
         raise ValueError(
-            f"{path}: line 1 (header) has {len(header)} fields starting {start!r}; expected {expected}"
+            f"{path}: line 1 (header) has {len(header)} fields starting {start}; "
+            f"expected {expected}{_delimiter_hint(','.join(header))}"
         )
     i = next(i for i, (got, want) in enumerate(zip(header, reference)) if got != want)
     raise ValueError(
-        f"{path}: line 1 (header), field {i + 1} is {header[i]!r}, expected {reference[i]!r}; "
+        f"{path}: line 1 (header), field {i + 1} is {_quote(header[i])}, expected {reference[i]!r}; "
         f"the header must be {expected}"
     )
 
 
-def _locate_parse_error(path, columns, cause):
-    """Describe, in one line, the first row pandas could not read as integers."""
-    try:
-        found = _scan_rows(path, columns)
-    except (UnicodeDecodeError, EOFError, OSError, zlib.error) as e:
-        return f"{path}: unreadable text ({type(e).__name__}: {e})"
-    return found or f"{path}: could not read as integers ({type(cause).__name__}: {cause})"
+def _lines(body):
+    """(line number, start, end) of each non-blank line of the body (line 1 is the header)."""
+    pos, line_no, size = 0, 1, len(body)
+    while pos < size:
+        end = body.find(b"\n", pos)
+        end = size if end < 0 else end
+        line_no += 1
+        stop = end - 1 if end > pos and body[end - 1] == 13 else end  # drop a \r before \n
+        if stop > pos:  # blank lines are skipped, as pandas does
+            yield line_no, pos, stop
+        pos = end + 1
 
 
-def _scan_rows(path, columns):
-    """Scan the CSV line by line: the message for the first bad row, or None if all look fine."""
+def _too_many_rows(path):
+    return ValueError(f"{path}: more than {MAX_EXAMPLES:,} data rows; the limit is {MAX_EXAMPLES:,} (all of MNIST)")
+
+
+def _count_rows(path, body, columns):
+    """Rows of a plain body (digits, commas and newlines only): check each row's field count and length."""
+    n, rows = len(columns), 0
+    for line_no, start, stop in _lines(body):
+        rows += 1
+        if stop - start > MAX_CSV_LINE:
+            raise ValueError(f"{path}: row {rows} (line {line_no}) is longer than {MAX_CSV_LINE:,} characters")
+        fields = body.count(b",", start, stop) + 1  # exact: a plain body has no quotes
+        if fields != n:
+            raise ValueError(
+                f"{path}: row {rows} (line {line_no}) has {fields:,} fields, expected {n} ({columns[0]},...,{columns[-1]})"
+            )
+        if rows > MAX_EXAMPLES:
+            raise _too_many_rows(path)
+    return rows
+
+
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
+def _cell_value(cell, name, where):
+    """One stripped cell -> int in range, or ValueError saying what is wrong with it."""
+    if not cell:
+        raise ValueError(f"{where}: empty cell (missing value)")
+    if cell.lower() in ("nan", "na", "n/a", "null", "none"):
+        raise ValueError(f"{where}: missing value {_quote(cell)}")
+    if not _NUMBER.fullmatch(cell):
+        raise ValueError(f"{where}: non-numeric value {_quote(cell)}")
+    value = float(cell)
+    if not math.isfinite(value) or value != int(value):
+        raise ValueError(f"{where}: {_quote(cell)} is not a whole number")
+    limit, what = (9, "label") if name == "label" else (255, "pixel value")
+    if not 0 <= value <= limit:
+        shown = cell if len(cell) <= MAX_QUOTE else _quote(cell)
+        raise ValueError(f"{where}: {what} {shown} is outside 0..{limit}")
+    return int(value)
+
+
+def _parse_rows(path, body, columns):
+    """Parse any body line by line with the csv module: (m, n) int16, or ValueError for the first bad cell."""
     n = len(columns)
-    plain = re.compile(rf"[0-9]{{1,3}}(?:,[0-9]{{1,3}}){{{n - 1}}}")  # a row pandas surely reads
-    with _open_text(path) as f:
-        next(f)  # header, already checked
-        row = 0
-        for line_no, line in enumerate(f, start=2):
-            text = line.rstrip("\r\n")
-            if not text:  # blank line; pandas skips these too
-                continue
-            row += 1
-            if plain.fullmatch(text):
-                continue
-            fields = next(csv.reader([text]))
-            if len(fields) != n:
-                return (
-                    f"{path}: row {row} (line {line_no}) has {len(fields)} fields, expected {n} "
-                    f"({columns[0]},...,{columns[-1]})"
-                )
-            for name, token in zip(columns, fields):
-                cell = token.strip()
-                where = f"{path}: row {row} (line {line_no}), column {name}"
-                if not cell:
-                    return f"{where}: empty cell (missing value)"
-                try:
-                    value = float(cell)
-                except ValueError:
-                    return f"{where}: non-numeric value {cell!r}"
-                if math.isnan(value):
-                    return f"{where}: missing value {cell!r}"
-                if not math.isfinite(value) or value != int(value):
-                    return f"{where}: {cell!r} is not a whole number"
-                limit = 9 if name == "label" else 255
-                if not 0 <= value <= limit:
-                    return f"{where}: value {cell} is outside 0..{limit}"
-    return None
+    table = np.empty((min(body.count(b"\n") + 1, MAX_EXAMPLES + 1), n), dtype=np.int16)
+    rows = 0
+    for line_no, start, stop in _lines(body):
+        rows += 1
+        where = f"{path}: row {rows} (line {line_no})"
+        if stop - start > MAX_CSV_LINE:
+            raise ValueError(f"{where} is longer than {MAX_CSV_LINE:,} characters")
+        if rows > MAX_EXAMPLES:
+            raise _too_many_rows(path)
+        try:
+            fields = next(csv.reader([body[start:stop].decode("utf-8")]))
+        except UnicodeDecodeError as e:
+            raise ValueError(f"{where}: not UTF-8 text (byte {e.start})") from None
+        except csv.Error as e:  # the line bound keeps fields under csv's own limit; this is a guard
+            raise ValueError(f"{where}: not valid CSV ({e})") from None
+        if len(fields) != n:
+            raise ValueError(f"{where} has {len(fields):,} fields, expected {n} ({columns[0]},...,{columns[-1]})")
+        for j, (name, token) in enumerate(zip(columns, fields)):
+            table[rows - 1, j] = _cell_value(token.strip(), name, f"{where}, column {name}")
+    return table[:rows]
 
 
 def _check_range(path, values, columns, limit, what):
@@ -260,29 +357,38 @@ def _check_range(path, values, columns, limit, what):
         )
 
 
+_PLAIN = b"0123456789,\r\n"  # a body made only of these parses the same in pandas and in csv
+
+
 def load_csv(path):
     """Read a Kaggle digit-recognizer CSV: X float32 (784, m) in [0, 1], Y int64 (m,) or None.
 
     ``train.csv`` has the header ``label,pixel0,...,pixel783``; ``test.csv`` has
     ``pixel0,...,pixel783`` and no labels, so Y is None. Rows are 1-based data
     rows (the header is line 1, so row r is line r + 1 when there are no blank lines).
+    Every row must have exactly the header's number of fields. Limits:
+    MAX_CSV_BYTES (uncompressed), MAX_CSV_LINE characters a line, MAX_EXAMPLES rows.
     """
     path = _require_file(path, "CSV")
-    header = _read_header(path)
+    data, _note = _read_bounded(path, MAX_CSV_BYTES, "a CSV")
+    header, body = _split_header(path, data)
+    del data
     has_labels = _check_header(path, header)
     columns = TRAIN_HEADER if has_labels else TEST_HEADER
-    try:
-        # int16 holds every valid value and parses fastest; anything else falls to the slow scan.
-        table = pd.read_csv(
-            path, dtype=np.int16, index_col=False, na_filter=False, encoding="utf-8-sig",
-            compression="gzip" if _is_gzip(path) else None,
-        ).to_numpy()  # (m, 785) or (m, 784)
-    except (EOFError, zlib.error, gzip.BadGzipFile) as e:  # before ValueError: BadGzipFile is one
-        raise ValueError(f"{path}: corrupt or truncated gzip data ({e})") from None
-    except (ValueError, TypeError, OverflowError, pd.errors.ParserError) as e:
-        raise ValueError(_locate_parse_error(path, columns, e)) from None
-    if table.shape[1] != len(columns):  # defensive: pandas agreed with a header we checked
-        raise ValueError(f"{path}: found {table.shape[1]} columns, expected {len(columns)}")
+    table = None
+    if not body.translate(None, _PLAIN):  # fast path: plain digits, rows checked by counting commas
+        rows = _count_rows(path, body, columns)
+        if rows:
+            try:
+                # int16 holds every valid value; pandas only converts, the structure is already checked
+                table = pd.read_csv(io.BytesIO(body), header=None, dtype=np.int16, na_filter=False,
+                                    engine="c").to_numpy()  # (m, 785) or (m, 784)
+            except (ValueError, TypeError, OverflowError, pd.errors.ParserError):
+                table = None  # an empty cell or a huge number: the slow path names it
+            if table is not None and table.shape != (rows, len(columns)):
+                table = None
+    if table is None:
+        table = _parse_rows(path, body, columns)  # (m, n), or the first bad row and column
     if table.shape[0] == 0:
         raise ValueError(f"{path}: has a header but no data rows")
     offset = 1 if has_labels else 0
@@ -298,45 +404,78 @@ def load_csv(path):
 # Canonical IDX files
 # ----------------------------------------------------------------------------
 
-def _read_idx_bytes(path):
-    """The file's bytes, decompressed if it starts with the gzip magic."""
-    path = _require_file(path, "IDX")
-    raw = path.read_bytes()
-    if raw[:2] != GZIP_MAGIC:
-        return raw, ""
-    try:
-        return gzip.decompress(raw), " after gunzip"
-    except (EOFError, OSError, zlib.error) as e:
-        raise ValueError(f"{path}: corrupt or truncated gzip data ({e})") from None
+def _read_exactly(f, n):
+    """Up to ``n`` bytes from ``f``, fewer only at the end of the stream."""
+    chunks, left = [], n
+    while left > 0:
+        chunk = f.read(min(left, 1 << 24))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
 
 
 def _parse_idx(path, magic, what):
-    """Check an IDX header and length; return (n, uint8 array (n, ...))."""
-    data, note = _read_idx_bytes(path)
-    if len(data) < 4:
-        raise ValueError(f"{path}: only {len(data)} bytes{note}, too short for an IDX {what} file")
-    found = int.from_bytes(data[:4], "big")
+    """Check an IDX header and length; return (n, uint8 array (n, ...)).
+
+    Reads only as many bytes as the header declares (plus one, to detect
+    trailing bytes), streaming through gzip, so a decompression bomb stops early.
+    """
+    path = _require_file(path, "IDX")
+    with open(path, "rb") as raw:
+        gz = raw.read(2) == GZIP_MAGIC
+        raw.seek(0)
+        try:
+            return _parse_idx_stream(path, gzip.GzipFile(fileobj=raw) if gz else raw, magic, what,
+                                     note=" after gunzip" if gz else "",
+                                     size=None if gz else os.fstat(raw.fileno()).st_size)
+        except (EOFError, OSError, zlib.error) as e:  # BadGzipFile is an OSError
+            raise ValueError(f"{path}: corrupt or truncated gzip data ({e})") from None
+
+
+def _parse_idx_stream(path, f, magic, what, note, size):
+    """_parse_idx on an open stream; ``size`` is the file's size when it is not compressed."""
+    head = _read_exactly(f, 4)
+    if len(head) < 4:
+        raise ValueError(f"{path}: only {len(head)} bytes{note}, too short for an IDX {what} file")
+    found = int.from_bytes(head, "big")
     if found != magic:
         kinds = {IMAGE_MAGIC: "an image file", LABEL_MAGIC: "a label file"}
         hint = f" ({kinds[found]})" if found in kinds else ""
         raise ValueError(f"{path}: magic number {found}{hint}, expected {magic} for IDX {what}")
     ndim = 3 if magic == IMAGE_MAGIC else 1
     header_size = 4 + 4 * ndim
-    if len(data) < header_size:
+    head += _read_exactly(f, header_size - 4)
+    if len(head) < header_size:
         raise ValueError(
-            f"{path}: only {len(data)} bytes{note}, too short for an IDX {what} header ({header_size} bytes)"
+            f"{path}: only {len(head)} bytes{note}, too short for an IDX {what} header ({header_size} bytes)"
         )
-    dims = [int.from_bytes(data[i:i + 4], "big") for i in range(4, header_size, 4)]
+    dims = [int.from_bytes(head[i:i + 4], "big") for i in range(4, header_size, 4)]
     n = dims[0]
     if magic == IMAGE_MAGIC and dims[1:] != [28, 28]:
         raise ValueError(f"{path}: images are {dims[1]}x{dims[2]}, expected 28x28")
+    if n == 0:
+        raise ValueError(f"{path}: header says 0 {what}: the file holds no examples")
+    if n > MAX_EXAMPLES:
+        raise ValueError(f"{path}: header says {n:,} {what}; the limit is {MAX_EXAMPLES:,} (all of MNIST)")
     expected = header_size + n * math.prod(dims[1:])
-    if len(data) != expected:
-        problem = "truncated" if len(data) < expected else "has trailing bytes"
+    if size is not None and size != expected:  # a plain file: its size tells, nothing to read
+        problem = "truncated" if size < expected else "has trailing bytes"
         raise ValueError(
-            f"{path}: {problem}: header says {n} {what} so expected {expected} bytes{note}, found {len(data)}"
+            f"{path}: {problem}: header says {n} {what} so expected {expected} bytes, found {size}"
         )
-    return n, np.frombuffer(data, dtype=np.uint8, offset=header_size).reshape(dims)
+    payload = _read_exactly(f, expected - header_size)
+    if len(payload) < expected - header_size:
+        raise ValueError(
+            f"{path}: truncated: header says {n} {what} so expected {expected} bytes{note}, "
+            f"found {header_size + len(payload)}"
+        )
+    if f.read(1):
+        raise ValueError(
+            f"{path}: has trailing bytes: header says {n} {what} so expected {expected} bytes{note}, found more"
+        )
+    return n, np.frombuffer(payload, dtype=np.uint8).reshape(dims)
 
 
 def load_idx(images_path, labels_path=None):
@@ -502,7 +641,7 @@ def _load_pair(images, labels):
         raise ValueError(f"{e} (a cached copy is used as is; delete or replace it to download a fresh one)") from e
 
 
-def load_mnist(cache_dir=None, download=True, mirrors=MIRRORS, timeout=30, *, files=MNIST_FILES):
+def load_mnist(cache_dir=None, download=True, mirrors=MIRRORS, timeout=30, *, files=MNIST_FILES, counts=None):
     """Canonical MNIST: ((X_train (784, 60000), Y_train), (X_test (784, 10000), Y_test)).
 
     The cache folder is ``cache_dir``, else ``$NNFS_DATA_DIR``, else ``~/.cache/nnfs``.
@@ -510,15 +649,19 @@ def load_mnist(cache_dir=None, download=True, mirrors=MIRRORS, timeout=30, *, fi
     header and counts, not by md5, and used. A missing file is downloaded (if
     ``download``) and must match the md5 and size in ``files``; otherwise
     FileNotFoundError explains where to put it and suggests ``load_sample()``.
+    ``counts`` maps file names to the number of digits each must hold; None means
+    :data:`MNIST_COUNTS` for the canonical ``files`` table and no count check for another one.
     """
-    options = dict(cache_dir=cache_dir, download=download, mirrors=mirrors, timeout=timeout, files=files)
+    options = dict(cache_dir=cache_dir, download=download, mirrors=mirrors, timeout=timeout, files=files,
+                   counts=counts)
     return load_mnist_part("train", **options), load_mnist_part("test", **options)
 
 
 MNIST_PARTS = {"train": (TRAIN_IMAGES, TRAIN_LABELS), "test": (TEST_IMAGES, TEST_LABELS)}
 
 
-def load_mnist_part(part, cache_dir=None, download=True, mirrors=MIRRORS, timeout=30, *, files=MNIST_FILES):
+def load_mnist_part(part, cache_dir=None, download=True, mirrors=MIRRORS, timeout=30, *, files=MNIST_FILES,
+                    counts=None):
     """One half of canonical MNIST, ``part`` "train" (60,000) or "test" (10,000): (X (784, n), Y (n,)).
 
     Fetches and reads only that half's two files; otherwise as :func:`load_mnist`.
@@ -528,7 +671,16 @@ def load_mnist_part(part, cache_dir=None, download=True, mirrors=MIRRORS, timeou
     images, labels = MNIST_PARTS[part]
     directory = resolve_cache_dir(cache_dir)
     paths = _mnist_paths((images, labels), directory, files=files, download=download, mirrors=mirrors, timeout=timeout)
-    return _load_pair(paths[images], paths[labels])
+    X, Y = _load_pair(paths[images], paths[labels])
+    if counts is None:
+        counts = MNIST_COUNTS if files is MNIST_FILES else {}
+    expected = counts.get(images)
+    if expected is not None and Y.size != expected:
+        raise ValueError(
+            f"{paths[images]}: holds {Y.size:,} digits, but the MNIST {part} set has {expected:,}; "
+            f"this cached copy is incomplete or not MNIST (delete it to download a fresh one)"
+        )
+    return X, Y
 
 
 # ----------------------------------------------------------------------------
@@ -567,8 +719,11 @@ class Dataset:
     description: str
 
 
-def load_dataset(spec, cache_dir=None, download=True):
-    """Load a training set by name: "sample", "mnist" (the 60k training set) or a train CSV path."""
+def load_dataset(spec, cache_dir=None, download=True, *, purpose="training"):
+    """Load a training set by name: "sample", "mnist" (the 60k training set) or a train CSV path.
+
+    ``purpose`` ("training", "evaluation") only words the error for a CSV without labels.
+    """
     if spec == "sample":
         path = sample_path()
         X, Y = load_sample()
@@ -582,15 +737,15 @@ def load_dataset(spec, cache_dir=None, download=True):
         digests = "+".join(_file_hash(_cached_copy(directory, name), "md5") for name in MNIST_PARTS["train"])
         return Dataset(X, Y, "mnist", f"mnist:{digests}", f"the MNIST training set ({Y.size:,} digits)")
     path = Path(spec)
-    if not path.is_file():
+    if not path.exists():
         raise FileNotFoundError(
             f"{path}: no such file; a dataset is 'sample', 'mnist' or the path of a Kaggle-style train CSV"
         )
     X, Y = load_csv(path)
     if Y is None:
         raise ValueError(
-            f"{path}: has no label column (a Kaggle test.csv?); training needs a train CSV "
-            f"with the header 'label,pixel0,...,pixel783'"
+            f"{path}: has no label column (a Kaggle test.csv?); {purpose} needs labels, a train CSV "
+            f"with the header 'label,pixel0,...,pixel783' (nnfs predict reads unlabelled rows)"
         )
     return Dataset(
         X, Y, path.name, f"csv:{_file_hash(path, 'sha256')}",

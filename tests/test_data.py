@@ -233,7 +233,7 @@ def test_csv_binary_file(tmp_path):
 def test_csv_binary_bytes_in_body(tmp_path):
     path = write_rows(tmp_path / "train.csv", [zero_row()])
     path.write_bytes(path.read_bytes() + b"\xff\xfe,1\n")
-    with pytest.raises(ValueError, match=re.escape(str(path)) + ": unreadable text"):
+    with pytest.raises(ValueError, match=re.escape(str(path)) + r": row 2 \(line 3\): not UTF-8 text"):
         load_csv(path)
 
 
@@ -290,7 +290,7 @@ def test_csv_long_row(tmp_path, bad_row):
 def test_csv_label_out_of_range(tmp_path, label):
     rows = [zero_row(), zero_row(), zero_row(label)]
     path = write_rows(tmp_path / "train.csv", rows)
-    with pytest.raises(ValueError, match=re.escape(str(path)) + rf": row 3, column label: label {label} is outside 0\.\.9"):
+    with pytest.raises(ValueError, match=re.escape(str(path)) + rf": row 3( \(line 4\))?, column label: label {label} is outside 0\.\.9"):
         load_csv(path)
 
 

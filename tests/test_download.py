@@ -287,7 +287,8 @@ def test_default_cache_dir_is_home_cache(tmp_path, monkeypatch):
     assert resolve_cache_dir() == tmp_path / ".cache" / "nnfs"
 
 
-def test_load_dataset_mnist_from_cache(tmp_path, fake):
+def test_load_dataset_mnist_from_cache(tmp_path, fake, monkeypatch):
+    monkeypatch.setattr(data, "MNIST_COUNTS", {})  # the fake copies are not 60,000 digits
     cache = tmp_path / "cache"
     cache.mkdir()
     for name in NAMES[:2]:
@@ -319,9 +320,11 @@ def test_load_mnist_part_reads_only_its_half(tmp_path):
     rng = np.random.default_rng(0)
     data.write_idx(tmp_path / "t10k-images-idx3-ubyte.gz", rng.integers(0, 256, (4, 28, 28), dtype=np.uint8))
     data.write_idx(tmp_path / "t10k-labels-idx1-ubyte.gz", np.array([0, 1, 2, 3], np.uint8))
-    X, Y = data.load_mnist_part("test", cache_dir=tmp_path, download=False)
+    X, Y = data.load_mnist_part("test", cache_dir=tmp_path, download=False, counts={})  # not 10,000
     assert X.shape == (784, 4) and Y.tolist() == [0, 1, 2, 3]
     with pytest.raises(FileNotFoundError, match="train-images-idx3-ubyte.gz"):
         data.load_mnist_part("train", cache_dir=tmp_path, download=False)
+    with pytest.raises(ValueError, match="holds 4 digits, but the MNIST test set has 10,000"):
+        data.load_mnist_part("test", cache_dir=tmp_path, download=False)  # canonical counts by default
     with pytest.raises(ValueError, match="'train' or 'test'"):
         data.load_mnist_part("dev", cache_dir=tmp_path)
