@@ -3,22 +3,28 @@
 Run as ``nnfs ...`` (the console script) or ``python -m nnfs ...``.
 Results go to stdout; a spinner goes to stderr only when stderr is a terminal.
 Bad input of any kind is one line on stderr, ``nnfs: error: <message>``, and
-exit status 2, never a traceback. `main` returns the exit status, so tests can
+exit status 2, never a traceback; Ctrl-C is ``nnfs: interrupted`` and status 130.
+Anything else is a bug: ``nnfs: internal error: ...`` and status 70 (set
+``NNFS_DEBUG=1`` for the traceback). `main` returns the exit status, so tests can
 call it in-process.
+
+This module imports only the standard library at import time; NumPy and the
+rest of nnfs are imported inside `main`, where a Ctrl-C is caught.
 """
 
 import argparse
+import os
 import re
 import sys
 import threading
 import time
 from pathlib import Path
 
-import numpy as np
-
 from nnfs import __version__
-from nnfs.network import accuracy, forward, predict
-from nnfs.train import TrainConfig, train
+
+MAX_MESSAGE = 300  # characters of an error line, "nnfs: error: " included
+MAX_QUOTE = 60     # characters of one quoted value the user typed
+DEBUG_ENV = "NNFS_DEBUG"
 
 # argparse dest -> TrainConfig field, for the options that build the config
 CONFIG_OPTIONS = {
@@ -115,6 +121,8 @@ class _Spinner:
 
 def _train_config(args):
     """TrainConfig from the trainer's defaults and only the options the user gave."""
+    from nnfs.train import TrainConfig
+
     given = {field: getattr(args, dest) for dest, field in CONFIG_OPTIONS.items() if getattr(args, dest) is not None}
     try:
         return TrainConfig.fast(**given) if args.trainer == "fast" else TrainConfig(trainer="gd", **given)
@@ -140,15 +148,34 @@ def _describe(config):
             f"{config.n_hidden} hidden units, seed {config.seed}")
 
 
+def _training_inputs(args):
+    """The files `nnfs train --data` reads, so that --out can never be one of them."""
+    from nnfs.data import MNIST_PARTS, _cached_copy, resolve_cache_dir, sample_path
+
+    if args.data == "sample":
+        try:
+            return [sample_path()]
+        except FileNotFoundError:
+            return []  # reported when the data is loaded
+    if args.data == "mnist":
+        directory = resolve_cache_dir(args.cache_dir)
+        return [_cached_copy(directory, name) for name in MNIST_PARTS["train"]]
+    return [args.data]
+
+
 def cmd_train(args):
+    import numpy as np
+
+    from nnfs.atomic import check_output
     from nnfs.data import load_dataset, train_dev_split
     from nnfs.model_io import model_metadata, save_model
+    from nnfs.network import accuracy, predict
+    from nnfs.train import train
 
     out = Path(args.out)
     if out.is_dir():
         raise ValueError(f"--out {out} is a directory; give a file name such as {out / 'model.npz'}")
-    if not out.parent.is_dir():
-        raise FileNotFoundError(f"--out {out}: directory {out.parent} does not exist")
+    check_output(out, _training_inputs(args), label="--out")  # before any slow work
     config = _train_config(args)
     if args.dev_size < 1:
         raise ValueError(f"--dev-size must be at least 1 (the dev set measures accuracy), got {args.dev_size}")
@@ -174,7 +201,8 @@ def cmd_train(args):
                             callback=_ProgressBar(f"training ({config.trainer})"))
     print(f"train accuracy: {accuracy(predict(params, X_train), Y_train):.4f}")
     print(f"dev accuracy: {history.final_dev_accuracy:.4f}")
-    metadata = model_metadata(config, dataset, Y_train.size, Y_dev.size, history.final_dev_accuracy)
+    metadata = model_metadata(config, dataset, Y_train.size, Y_dev.size, history.final_dev_accuracy,
+                              split_seed=config.seed)
     save_model(out, params, metadata)
     print(f"saved {out}")
     return 0
@@ -184,7 +212,7 @@ def cmd_train(args):
 # nnfs evaluate
 # ----------------------------------------------------------------------------
 
-def _evaluation_data(args):
+def _evaluation_data(args, metadata):
     """(X, Y, description) for evaluate's --data or --images/--labels."""
     from nnfs.data import load_dataset, load_idx, load_mnist_part
 
@@ -194,12 +222,59 @@ def _evaluation_data(args):
     if args.data == "mnist":
         X, Y = load_mnist_part("test", cache_dir=args.cache_dir)
         return X, Y, f"the MNIST test set ({Y.size:,} digits)"
-    dataset = load_dataset(args.data, cache_dir=args.cache_dir)
+    dataset = load_dataset(args.data, cache_dir=args.cache_dir, purpose="evaluation")
+    return _unseen(dataset, metadata, args)
+
+
+def _recorded_split(metadata, model):
+    """The model's recorded split {"dataset", "seed", "dev_size", "n_examples"}, None if absent."""
+    split = metadata.get("split")
+    if split is None:
+        return None
+    fields = {"dataset": str, "seed": int, "dev_size": int, "n_examples": int}
+    if not isinstance(split, dict) or any(type(split.get(k)) is not t for k, t in fields.items()):
+        raise ValueError(f"{model}: its metadata 'split' is malformed; expected {{dataset, seed, dev_size, n_examples}}")
+    return split
+
+
+def _unseen(dataset, metadata, args):
+    """(X, Y, description): the digits of ``dataset`` the model did not train on.
+
+    The model's own dataset: only its dev digits, found again from the split it
+    recorded. The sample: also refused for a model trained on MNIST's training
+    set, which contains the sample's digits. Any other dataset: all of it.
+    """
+    import numpy as np
+
+    from nnfs.data import train_dev_split
+
+    model = args.model
+    split = _recorded_split(metadata, model)
+    trained = metadata.get("dataset") if isinstance(metadata.get("dataset"), dict) else {}
+    if split is not None and split["dataset"] == dataset.identity:
+        m = dataset.Y.size
+        if split["n_examples"] != m:
+            raise ValueError(f"{model}: recorded a split of {split['n_examples']:,} examples, "
+                             f"but {args.data} now has {m:,}")
+        _, _, X_dev, Y_dev = train_dev_split(dataset.X, dataset.Y, split["dev_size"],
+                                             rng=np.random.default_rng(split["seed"]))
+        return X_dev, Y_dev, (f"{dataset.description}: only the {Y_dev.size:,} dev digits "
+                              f"it did not train on (split seed {split['seed']})")
+    if trained.get("identity") == dataset.identity or (dataset.name == "sample" and split is None):
+        raise ValueError(
+            f"{model}: its train/dev split was not recorded (saved by an older nnfs?), so evaluate cannot tell "
+            f"which digits of {args.data} it trained on; use --data mnist (the MNIST test set)"
+        )
+    if dataset.name == "sample" and trained.get("name") == "mnist":
+        raise ValueError(f"{model}: was trained on the MNIST training set, which contains every digit of the "
+                         f"sample; use --data mnist (the MNIST test set)")
     return dataset.X, dataset.Y, dataset.description
 
 
 def per_digit_table(pred, Y):
     """Lines of a table: digit, count, correct, accuracy, and a final 'all' row."""
+    import numpy as np
+
     lines = [f"{'digit':>5}  {'count':>6}  {'correct':>7}  {'accuracy':>8}"]
     for digit in [*range(10), "all"]:
         mask = np.ones_like(Y, dtype=bool) if digit == "all" else Y == digit
@@ -211,14 +286,15 @@ def per_digit_table(pred, Y):
 
 def cmd_evaluate(args):
     from nnfs.model_io import load_model
+    from nnfs.network import accuracy, predict
 
     if (args.data is None) == (args.images is None):
         args.parser.error("give either --data or --images (with --labels)")
     if (args.images is None) != (args.labels is None):
         args.parser.error("--images and --labels go together")
-    params, _metadata = load_model(args.model)
+    params, metadata = load_model(args.model)
     with _Spinner("loading data"):
-        X, Y, description = _evaluation_data(args)
+        X, Y, description = _evaluation_data(args, metadata)
     pred = predict(params, X)
     print(f"evaluated {args.model} on {description}")
     print(f"accuracy: {accuracy(pred, Y):.4f}")
@@ -239,6 +315,7 @@ def cmd_predict(args):
     from nnfs.data import load_csv
     from nnfs.image import load_png
     from nnfs.model_io import load_model
+    from nnfs.network import forward
 
     path = Path(args.input)
     if args.row is not None and not _is_csv(path):
@@ -272,6 +349,8 @@ def cmd_predict(args):
 
 def _default_help(text, dest):
     """Help text ending with TrainConfig's defaults for option `dest`, per trainer when they differ."""
+    from nnfs.train import TrainConfig
+
     field = CONFIG_OPTIONS[dest]
     trainers = [t for t in ("gd", "fast") if dest not in IGNORED_BY[t]]
     values = {"gd": getattr(TrainConfig(), field), "fast": getattr(TrainConfig.fast(), field)}
@@ -287,8 +366,24 @@ def _add_cache_dir(parser):
                         help="folder of the MNIST files (default: $NNFS_DATA_DIR or ~/.cache/nnfs)")
 
 
+class UsageError(Exception):
+    """A command line argparse refused: reported as one line, not the usage block."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with errors raised (one line in `main`) instead of printed with the usage block."""
+
+    def error(self, message):
+        raise UsageError(f"{self.prog}: {_shorten_quotes(message)} (see {self.prog} --help)")
+
+
+def _shorten_quotes(text):
+    """Cut every quoted value in ``text`` to MAX_QUOTE characters."""
+    return re.sub(rf"'([^']{{{MAX_QUOTE}}})[^']+'", r"'\1...'", text)
+
+
 def build_parser():
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="nnfs", description="Train, evaluate and use a 784-10-10 digit classifier, built in NumPy."
     )
     parser.add_argument("--version", action="version", version=f"nnfs {__version__}")
@@ -346,17 +441,39 @@ def _message(err):
     return " ".join(line.strip() for line in text.splitlines() if line.strip())
 
 
+def _report(prefix, text):
+    """Print ``nnfs: <prefix>: <text>`` on stderr as one line of at most MAX_MESSAGE characters."""
+    line = f"nnfs: {prefix}: {text}"
+    if len(line) > MAX_MESSAGE:
+        line = line[:MAX_MESSAGE - 3] + "..."
+    if os.environ.get(DEBUG_ENV):
+        import traceback
+
+        traceback.print_exc()
+    print(line, file=sys.stderr)
+
+
 def main(argv=None):
     """Run the command line with ``argv`` (default: sys.argv[1:]). Returns the exit status."""
-    parser = build_parser()
     try:
+        parser = build_parser()  # imports NumPy (through TrainConfig): inside the try, for Ctrl-C
         args = parser.parse_args(argv)
         return args.func(args)
-    except SystemExit as exit:  # argparse: --help, --version (0) and usage errors (2)
+    except SystemExit as exit:  # argparse: --help and --version (0)
         return exit.code if isinstance(exit.code, int) else 2
+    except UsageError as err:
+        _report("error", str(err))
+        return 2
     except (ValueError, OSError) as err:  # FileNotFoundError and PIL's UnidentifiedImageError are OSErrors
-        print(f"nnfs: error: {_message(err)}", file=sys.stderr)
+        _report("error", _message(err))
+        return 2
+    except MemoryError:
+        _report("error", "out of memory; try a smaller dataset, model or image")
         return 2
     except KeyboardInterrupt:
         print("nnfs: interrupted", file=sys.stderr)
         return 130
+    except Exception as err:  # a bug: every bad input above has its own message
+        _report("internal error", f"{type(err).__name__}: {_message(err)[:150]} "
+                                  f"(a bug in nnfs; rerun with {DEBUG_ENV}=1 for the traceback)")
+        return 70

@@ -26,10 +26,13 @@ polarity from its border, and either uses a 28 x 28 image as it is or runs
 
 # --8<-- [start:imports]
 import math
+import struct
+import warnings
 from pathlib import Path
 
 import numpy as np
 
+MAX_PIXELS = 1 << 22  # 4,194,304 (2048 x 2048): refused above this before decoding, to bound memory
 FIELD = 28            # MNIST images are 28 x 28
 BOX = 20              # the ink's longer side is scaled to 20 pixels
 INK_THRESHOLD = 0.1   # a pixel brighter than this (ink = 1) counts as ink when cropping
@@ -163,16 +166,31 @@ def load_png(path):
     from PIL import Image, UnidentifiedImageError  # here, so `import nnfs` does not need Pillow
 
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise FileNotFoundError(f"{path}: no such image file")
+    if not path.is_file():
+        kind = "a directory" if path.is_dir() else "not a regular file (a device or a pipe?)"
+        raise ValueError(f"{path}: is {kind}, not an image file")
     try:
-        with Image.open(path) as img:
-            img.load()
-            gray, notes = _to_gray(img)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our own, lower, cap follows
+            with Image.open(path) as img:
+                W, H = img.size  # from the header: nothing is decoded yet
+                if W * H > MAX_PIXELS:
+                    raise ValueError(f"{path}: image is {W}x{H} = {W * H:,} pixels, over the limit of "
+                                     f"{MAX_PIXELS:,}; scale it down first")
+                img.load()
+                gray, notes = _to_gray(img)
     except UnidentifiedImageError:
         raise ValueError(f"{path}: not an image file Pillow can read") from None
-    except (Image.DecompressionBombError, OSError, SyntaxError) as err:  # truncated or corrupt
-        raise ValueError(f"{path}: cannot read image: {err}") from None
+    except ValueError as err:
+        message = str(err)
+        raise ValueError(message if message.startswith(str(path)) else f"{path}: cannot read image: {message[:120]}") from None
+    except (Image.DecompressionBombError, OSError, SyntaxError, EOFError, struct.error, TypeError, IndexError,
+            KeyError, ZeroDivisionError) as err:  # Pillow's decoders on a truncated or corrupt file
+        raise ValueError(f"{path}: cannot read image: {type(err).__name__}: {str(err)[:120]}") from None
+    if gray.ndim != 2 or gray.size == 0:
+        raise ValueError(f"{path}: cannot read image: decoded to shape {gray.shape}")
 
     border = np.concatenate([gray[0], gray[-1], gray[1:-1, 0], gray[1:-1, -1]])
     light = float(np.median(border)) > 0.5
@@ -182,8 +200,13 @@ def load_png(path):
     ink = 0 if light else 1
 
     H, W = gray.shape
+    bright = gray if ink == 1 else 1.0 - gray  # ink is now bright, whatever the image's polarity
+    spread = float(np.ptp(gray))  # max - min: a uniform image, of any size, 28x28 too, has no digit
+    if spread <= INK_THRESHOLD:
+        raise ValueError(f"{path}: no ink: the {W}x{H} image is blank (its pixels differ by at most "
+                         f"{spread:.2f}, ink needs more than {INK_THRESHOLD})")
     if (H, W) == (FIELD, FIELD):
-        image = gray if ink == 1 else 1.0 - gray
+        image = bright
         notes.append("28x28 image: used as is, without cropping or centring")
         return image.astype(np.float32).reshape(FIELD * FIELD), notes
 

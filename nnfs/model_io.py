@@ -22,7 +22,9 @@ two helpers, so a page that wants runnable code stacks
 
 # --8<-- [start:imports]
 import json
+import math
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -94,14 +96,24 @@ def _metadata_json(metadata, source):
 
 
 # --8<-- [start:model_metadata]
-def model_metadata(config, dataset, n_train, n_dev, dev_accuracy):
-    """What a saved model records about itself: how it was trained, on what, and how well."""
-    return {
+def model_metadata(config, dataset, n_train, n_dev, dev_accuracy, *, split_seed=None):
+    """What a saved model records about itself: how it was trained, on what, and how well.
+
+    With ``split_seed`` (the seed of ``train_dev_split``'s rng) it also records the
+    split, so the dev digits can be found again: ``train_dev_split(dataset.X, dataset.Y,
+    split["dev_size"], rng=np.random.default_rng(split["seed"]))`` on the dataset
+    whose identity is ``split["dataset"]``.
+    """
+    metadata = {
         "config": config.to_dict(),
         "dataset": {"name": dataset.name, "identity": dataset.identity, "description": dataset.description,
                     "n_train": int(n_train), "n_dev": int(n_dev)},
         "dev_accuracy": float(dev_accuracy),
     }
+    if split_seed is not None:
+        metadata["split"] = {"dataset": dataset.identity, "seed": int(split_seed), "dev_size": int(n_dev),
+                             "n_examples": int(n_train) + int(n_dev)}
+    return metadata
 # --8<-- [end:model_metadata]
 
 
@@ -127,6 +139,60 @@ def save_model(path, params, metadata=None):
 # --8<-- [end:save_model]
 
 
+# --8<-- [start:read_member]
+MAX_ARRAY_BYTES = 256 << 20  # per array: W1 of 40,000 float64 hidden units; real models are 10
+MAX_OTHER_BYTES = 4 << 20    # metadata (JSON text) and format_version
+
+
+def _read_member(archive, name, path):
+    """One ``name.npy`` of an open .npz, its header checked (dtype, shape, size) before any allocation."""
+    member = f"{name}.npy"
+    if member not in archive.namelist():
+        raise ValueError(f"{path}: {name!r} is not a NumPy array (no {member} in the archive)")
+    info = archive.getinfo(member)
+    limit = MAX_ARRAY_BYTES if name in PARAM_NAMES else MAX_OTHER_BYTES
+    with archive.open(info) as f:
+        try:
+            version = np.lib.format.read_magic(f)
+            read_header = {(1, 0): np.lib.format.read_array_header_1_0,
+                           (2, 0): np.lib.format.read_array_header_2_0}.get(version)
+            if read_header is None:
+                raise ValueError(f"unsupported .npy format version {version}")
+            shape, fortran, dtype = read_header(f)
+        except (ValueError, EOFError, TypeError, SyntaxError) as err:
+            raise ValueError(f"{path}: array {name!r} is corrupt: {_short(err)}") from None
+        if dtype.hasobject:
+            raise ValueError(f"{path}: array {name!r} holds pickled Python objects; refused")
+        if dtype.fields is not None or dtype.subdtype is not None or dtype.kind not in "biufcUS":
+            raise ValueError(f"{path}: array {name!r} has dtype {_short(dtype)}, not plain numbers or text")
+        if dtype.itemsize == 0 or any(d < 0 for d in shape):
+            raise ValueError(f"{path}: array {name!r} is corrupt: shape {_short(shape)} of {_short(dtype)}")
+        nbytes = math.prod(shape) * dtype.itemsize
+        if nbytes > limit:
+            raise ValueError(
+                f"{path}: array {name!r} has shape {_short(shape)} of {dtype}: {nbytes:,} bytes, "
+                f"over the limit of {limit:,}"
+            )
+        if info.file_size != f.tell() + nbytes:  # the .npy must hold exactly what its header declares
+            raise ValueError(
+                f"{path}: array {name!r} is corrupt: its header declares {nbytes:,} bytes of data, "
+                f"the archive holds {info.file_size - f.tell():,}"
+            )
+        buffer = bytearray(nbytes)
+        try:
+            if f.readinto(buffer) != nbytes:
+                raise ValueError("truncated")
+        except (zipfile.BadZipFile, EOFError, OSError, zlib.error, ValueError) as err:  # bad CRC, bad deflate
+            raise ValueError(f"{path}: array {name!r} is corrupt: {_short(err)}") from None
+    return np.frombuffer(buffer, dtype=dtype).reshape(shape, order="F" if fortran else "C")
+
+
+def _short(value, limit=60):
+    text = str(value)
+    return text if len(text) <= limit else text[:limit] + "..."
+# --8<-- [end:read_member]
+
+
 # --8<-- [start:load_model]
 def load_model(path):
     """Read a model written by :func:`save_model`. Returns ``(params, metadata)``.
@@ -146,33 +212,23 @@ def load_model(path):
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such model file")
     if path.is_dir():
-        raise IsADirectoryError(f"{path}: is a directory, not a model file")
+        raise ValueError(f"{path}: is a directory, not a model file")
+    if not path.is_file():  # a FIFO would block, a device never ends
+        raise ValueError(f"{path}: is not a regular file (a device or a pipe?), not a model file")
     if path.stat().st_size == 0:
         raise ValueError(f"{path}: file is empty (0 bytes), not a saved model")
     if not zipfile.is_zipfile(path):  # else np.load would try, and refuse, to unpickle it
         raise ValueError(f"{path}: not an .npz model file (no zip archive found: another format, or truncated)")
-
-    def read(data, name):
-        try:
-            value = data[name]
-        except ValueError as err:
-            if "allow_pickle" in str(err):
-                raise ValueError(f"{path}: array {name!r} holds pickled Python objects; refused") from None
-            raise ValueError(f"{path}: array {name!r} is corrupt: {err}") from err
-        except (zipfile.BadZipFile, EOFError, OSError) as err:
-            raise ValueError(f"{path}: array {name!r} is corrupt: {err}") from err
-        if not isinstance(value, np.ndarray):  # a zip member that is not .npy comes back as bytes
-            raise ValueError(f"{path}: {name!r} is not a NumPy array")
-        return value
-
     try:
-        with np.load(path, allow_pickle=False) as data:
-            names = set(data.files)
-            params = {name: read(data, name) for name in PARAM_NAMES if name in names}
-            text = read(data, "metadata") if "metadata" in names else None
-            version = read(data, "format_version") if "format_version" in names else None
-    except (zipfile.BadZipFile, EOFError, OSError) as err:
-        raise ValueError(f"{path}: corrupt .npz file: {err}") from err
+        with zipfile.ZipFile(path) as archive:
+            names = {name.removesuffix(".npy") for name in archive.namelist()}
+            params = {name: _read_member(archive, name, path) for name in PARAM_NAMES if name in names}
+            text = _read_member(archive, "metadata", path) if "metadata" in names else None
+            version = _read_member(archive, "format_version", path) if "format_version" in names else None
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, RuntimeError, NotImplementedError,
+            ValueError, zlib.error) as err:  # ValueError: ours already names the file
+        message = str(err)
+        raise ValueError(message if message.startswith(str(path)) else f"{path}: corrupt .npz file: {err}") from None
 
     if version is not None:
         if version.ndim != 0 or not np.issubdtype(version.dtype, np.integer):

@@ -112,17 +112,30 @@ def test_train_evaluate_predict_round_trip(tmp_path, train_csv, capsys):
     assert (dataset["name"], dataset["n_train"], dataset["n_dev"]) == ("train.csv", 50, 10)
     assert dataset["identity"].startswith("csv:") and "train.csv" in dataset["description"]
 
+    # On its own training CSV, a model is scored on the 10 dev digits only: the split it recorded.
     code, out, err = run(capsys, "evaluate", model, "--data", train_csv)
     assert code == 0, err
-    from nnfs.data import load_csv
+    from nnfs.data import load_csv, train_dev_split
     X, Y = load_csv(train_csv)
-    expected = accuracy(predict(params, X), Y)
+    _, _, X_dev, Y_dev = train_dev_split(X, Y, 10, rng=np.random.default_rng(1))
+    expected = accuracy(predict(params, X_dev), Y_dev)
     assert line_value(out, "accuracy: ") == pytest.approx(expected, abs=5e-5)
+    assert line_value(out, "accuracy: ") == pytest.approx(dev_accuracy, abs=5e-5)
+    assert "only the 10 dev digits" in out
     table = out.splitlines()[-12:]                   # header, digits 0..9, "all"
     assert table[0].split() == ["digit", "count", "correct", "accuracy"]
     assert [row.split()[0] for row in table[1:]] == [*map(str, range(10)), "all"]
-    assert [int(row.split()[1]) for row in table[1:11]] == [6] * 10  # labels 0..9 in turn, 60 rows
-    assert table[-1].split()[1:3] == ["60", str(int(round(expected * 60)))]
+    assert sum(int(row.split()[1]) for row in table[1:11]) == 10
+    assert [int(row.split()[1]) for row in table[1:11]] == np.bincount(Y_dev, minlength=10).tolist()
+    assert table[-1].split()[1:3] == ["10", str(int(round(expected * 10)))]
+
+    # On a CSV it never saw, it is scored on every row.
+    other = write_csv(tmp_path / "other.csv", csv_rows(seed=7))
+    code, out, err = run(capsys, "evaluate", model, "--data", other)
+    assert code == 0, err
+    X, Y = load_csv(other)
+    assert line_value(out, "accuracy: ") == pytest.approx(accuracy(predict(params, X), Y), abs=5e-5)
+    assert out.splitlines()[-1].split()[:2] == ["all", "60"]
 
     code, out, err = run(capsys, "predict", model, train_csv, "--row", 3)
     assert code == 0, err
@@ -174,8 +187,11 @@ def test_same_seed_same_model(tmp_path, train_csv, capsys):
     assert all(np.array_equal(a[k], b[k]) for k in a)
 
 
-def test_mnist_evaluates_on_the_test_set(tmp_path, capsys):
+def test_mnist_evaluates_on_the_test_set(tmp_path, capsys, monkeypatch):
     # load_mnist uses copies already in the cache folder (checked by IDX header, not md5): no download.
+    from nnfs import data
+    counts = {"train": 30, "t10k": 7}  # stand-ins for 60,000 and 10,000
+    monkeypatch.setattr(data, "MNIST_COUNTS", {name: counts[name.split("-")[0]] for name in data.MNIST_FILES})
     rng = np.random.default_rng(0)
     cache = tmp_path / "cache"
     cache.mkdir()
@@ -211,10 +227,12 @@ def test_train_on_the_sample_end_to_end(tmp_path, capsys):
     assert "4,000 for training, 1,000 for dev" in out
     _params, metadata = load_model(model)
     assert metadata["dataset"]["name"] == "sample" and metadata["dataset"]["identity"].startswith("sample:")
+    dev_accuracy = line_value(out, "dev accuracy: ")
     code, out, err = run(capsys, "evaluate", model, "--data", "sample")
     assert code == 0, err
-    assert line_value(out, "accuracy: ") > 0.7
-    assert out.splitlines()[-1].split()[:2] == ["all", "5000"]
+    # only the 1,000 dev digits the model did not train on, so exactly its dev accuracy
+    assert out.splitlines()[-1].split()[:2] == ["all", "1000"]
+    assert line_value(out, "accuracy: ") == pytest.approx(dev_accuracy, abs=5e-5)
 
 
 # --- progress and subprocesses ---------------------------------------------------------

@@ -60,7 +60,8 @@ def build(out_dir, dataset):
     results["fast_seconds"] = fast_history.seconds[-1]
     results["fast_epochs"] = CONFIGS["fast"].epochs
 
-    metadata = model_metadata(config, dataset, results["n_train"], results["n_dev"], results["dev_accuracy"])
+    metadata = model_metadata(config, dataset, results["n_train"], results["n_dev"], results["dev_accuracy"],
+                              split_seed=SPLIT_SEED)
     export_json(out / "model.json", params, metadata)
 
     rng = np.random.default_rng(1)
