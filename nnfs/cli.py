@@ -22,7 +22,7 @@ from pathlib import Path
 
 from nnfs import __version__
 
-MAX_MESSAGE = 300  # characters of an error line, "nnfs: error: " included
+MAX_MESSAGE = 300  # an error line is shorter than this, "nnfs: error: " included
 MAX_QUOTE = 60     # characters of one quoted value the user typed
 DEBUG_ENV = "NNFS_DEBUG"
 
@@ -444,8 +444,8 @@ def _message(err):
 def _report(prefix, text):
     """Print ``nnfs: <prefix>: <text>`` on stderr as one line of at most MAX_MESSAGE characters."""
     line = f"nnfs: {prefix}: {text}"
-    if len(line) > MAX_MESSAGE:
-        line = line[:MAX_MESSAGE - 3] + "..."
+    if len(line) >= MAX_MESSAGE:
+        line = line[:MAX_MESSAGE - 4] + "..."
     if os.environ.get(DEBUG_ENV):
         import traceback
 

@@ -255,10 +255,10 @@ def _check_header(path, header):
     labelled = header[:1] == ["label"] or len(header) == len(TRAIN_HEADER)
     reference = TRAIN_HEADER if labelled else TEST_HEADER
     if len(header) != len(reference):
-        start = _quote(",".join(header[:3]))
+        start = _quote(",".join(header[:3]), limit=40)
         raise ValueError(
-            f"{path}: line 1 (header) has {len(header)} fields starting {start}; "
-            f"expected {expected}{_delimiter_hint(','.join(header))}"
+            f"{path}: line 1 (header) has {len(header)} fields starting {start}"
+            f"{_delimiter_hint(','.join(header))}; expected {expected}"
         )
     i = next(i for i, (got, want) in enumerate(zip(header, reference)) if got != want)
     raise ValueError(

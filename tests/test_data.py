@@ -320,9 +320,13 @@ def test_csv_large_file_is_fast(tmp_path):
     lines += [",".join([text[l], *(text[v] for v in row)]) for l, row in zip(labels, pixels)]
     path = tmp_path / "train.csv"
     path.write_text("\n".join(lines) + "\n")
+    # Relative, so a busy machine slows both alike: the strict checks add little to pandas' own parse.
+    start = time.perf_counter()
+    pd.read_csv(path, dtype=np.int16)
+    reference = time.perf_counter() - start
     start = time.perf_counter()
     X, Y = load_csv(path)
-    assert time.perf_counter() - start < 1.0
+    assert time.perf_counter() - start < 3 * reference + 0.5
     np.testing.assert_array_equal(X, scaled(pixels))
     np.testing.assert_array_equal(Y, labels)
 
