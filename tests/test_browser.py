@@ -166,10 +166,10 @@ def test_page_on_desktop(browser, server, name, url):  # noqa: F811
         if "--8<--" in page.locator("body").inner_text():
             problems.append("a snippet marker --8<-- is visible")
         if name in MATH_PAGES:
-            math = page.evaluate("""() => [...document.querySelectorAll('article math')]
+            math = page.evaluate("""() => [...document.querySelectorAll('article :is(.math-inline, .math-display) > svg')]
                 .map(m => m.getBoundingClientRect()).filter(r => r.width > 0 && r.height > 0).length""")
             if math == 0:
-                problems.append("no typeset (visible, non-empty) math element on a derivation page")
+                problems.append("no typeset (visible, non-empty) math SVG on a derivation page")
 
         screenshot(page, name)  # before the copy buttons scroll the page and pop up "Copied"
         problems += check_copy_buttons(page)

@@ -1,4 +1,4 @@
-"""The build hook: the cache key follows code and data, placeholders and math are filled."""
+"""The build hook: the cache key follows code and data, placeholders are filled (math: test_math.py)."""
 
 import importlib.util
 import types
@@ -52,27 +52,6 @@ def test_unknown_placeholder_is_an_error(hook, monkeypatch):
     page = types.SimpleNamespace(file=types.SimpleNamespace(src_uri="x.md"))
     with pytest.raises(PluginError, match="x.md: unknown placeholder"):
         hook.on_page_markdown("{{ dev_acuracy }}", page, None, None)
-
-
-@pytest.mark.parametrize("tex, needle", [
-    (r"\begin{aligned} a &= b \\ c &= d \end{aligned}", "<mtable"),
-    (r"\begin{bmatrix} 1 & 2 \\ 3 & 4 \end{bmatrix}", "<mtable"),
-    (r"f(z) = \begin{cases} z & z > 0 \\ 0 & \text{otherwise} \end{cases}", "otherwise"),
-])
-def test_environments_become_mathml_tables(hook, tex, needle):
-    mathml = hook.tex_to_mathml(tex, display=True)
-    assert mathml.startswith("<math") and needle in mathml
-    assert "<mi>&</mi>" not in mathml  # an alignment & left as a symbol means the table was lost
-
-
-def test_notebook_math_and_scripts(hook):
-    cell = ('<div class="jp-RenderedHTMLCommon jp-RenderedMarkdown jp-MarkdownOutput">'
-            "<p>cost $5 and $x^2$ and $$\\frac{a}{b}$$</p></div>")
-    page = types.SimpleNamespace(file=types.SimpleNamespace(src_uri="notebooks/n.py"))
-    junk = '<!-- Load mathjax -->\n<script src=""> </script>\n<!-- End of mathjax configuration -->'
-    html = hook.on_page_content(junk + cell, page, None, None)
-    assert "mathjax" not in html.lower()
-    assert html.count("<math ") == 2 and "$$" not in html and "cost $5" in html
 
 
 def test_key_follows_a_cached_mnist_test_set(hook, tmp_path, monkeypatch):

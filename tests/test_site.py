@@ -31,9 +31,11 @@ def test_no_placeholder_or_raw_math_is_left(built_site):
         assert "$$" not in text and "\\(" not in text and "\\[" not in text, page
 
 
-def test_math_is_mathml(built_site):
+def test_math_is_svg_with_mathml(built_site):
     for page in ["index", "neurons", "forward", "softmax", "loss", "backprop", "notebooks/training"]:
-        assert page_html(built_site, page).count("<math ") >= 2, page
+        html = page_html(built_site, page)
+        assert len(re.findall(r'class="math-(?:inline|display)" data-tex="[^"]*"><svg ', html)) >= 2, page
+        assert html.count("<math ") >= 2, page  # hidden, for screen readers
 
 
 def test_home_page_shows_the_build_accuracy(built_site):

@@ -1,4 +1,4 @@
-"""MkDocs hook: train once per change of code or data, fill numbers in, render math.
+"""MkDocs hook: train once per change of code or data, fill numbers in (nnfs_math.py renders math).
 
 * on_config: forget the nnfs modules an earlier build of `mkdocs serve` imported;
   hash the nnfs source, pipeline.py and the dataset into a key. If
@@ -9,12 +9,9 @@
 * on_files: publish the build's figures and JSON under generated/.
 * on_page_markdown: replace {{ name }} or {{ name:format }} by results.json values.
   An unknown name fails the build.
-* on_page_content: turn LaTeX into MathML with latex2mathml, so math renders with
-  no JavaScript and no network.
 """
 
 import hashlib
-import html
 import json
 import logging
 import os
@@ -135,50 +132,3 @@ def on_page_markdown(markdown, page, config, files):
 
     return _PLACEHOLDER.sub(fill, markdown)
 
-
-# ---- math --------------------------------------------------------------------
-
-_ARITHMATEX = re.compile(r'<(span|div) class="arithmatex">(.*?)</\1>', re.S)
-_NOTEBOOK_MATH = re.compile(r"\$\$(.+?)\$\$|(?<![\\$\w])\$(?!\s)([^$<>\n]+?)(?<!\s)\$(?![\w$])", re.S)
-
-
-def tex_to_mathml(tex, display):
-    """LaTeX -> MathML. latex2mathml has no `aligned`; `split` is the same layout."""
-    from latex2mathml.converter import convert
-
-    tex = tex.replace(r"\begin{aligned}", r"\begin{split}").replace(r"\end{aligned}", r"\end{split}")
-    return convert(tex, display="block" if display else "inline")
-
-
-def _arithmatex(match):
-    body = html.unescape(match.group(2)).strip()
-    if body.startswith(r"\(") and body.endswith(r"\)"):
-        return tex_to_mathml(body[2:-2], display=False)
-    if body.startswith(r"\[") and body.endswith(r"\]"):
-        return f'<div class="math-display">{tex_to_mathml(body[2:-2], display=True)}</div>'
-    raise PluginError(f"unexpected arithmatex output: {body[:60]!r}")
-
-
-def _notebook_math(text):
-    def convert(match):
-        if match.group(1) is not None:  # a span: nbconvert may have put the math inside a <p>
-            return f'<span class="math-display">{tex_to_mathml(html.unescape(match.group(1)), True)}</span>'
-        return tex_to_mathml(html.unescape(match.group(2)), False)
-
-    return _NOTEBOOK_MATH.sub(convert, text)
-
-
-# nbconvert's page template loads MathJax (from an empty URL here) and, for diagrams,
-# mermaid from a CDN. We render math ourselves and have no diagrams: drop both.
-_NOTEBOOK_SCRIPTS = re.compile(
-    r"<!-- Load mathjax -->.*?<!-- End of mathjax configuration -->"
-    r"|<script type=\"module\">(?:(?!</script>).)*?cdnjs(?:(?!</script>).)*?</script>", re.S)
-_MARKDOWN_CELL = re.compile(r'(<div class="jp-RenderedHTMLCommon jp-RenderedMarkdown[^"]*"[^>]*>)(.*?)(</div>)', re.S)
-
-
-def on_page_content(content, page, config, files):
-    content = _ARITHMATEX.sub(_arithmatex, content)
-    if page.file.src_uri.endswith(".py"):  # a notebook: math sits raw in its Markdown cells
-        content = _NOTEBOOK_SCRIPTS.sub("", content)
-        content = _MARKDOWN_CELL.sub(lambda m: m.group(1) + _notebook_math(m.group(2)) + m.group(3), content)
-    return content

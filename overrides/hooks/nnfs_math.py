@@ -1,0 +1,198 @@
+"""MkDocs hook: typeset every equation at build time, as SVG that needs no math font.
+
+* on_page_content: find the math of a page and replace each equation by
+  `<span class="math-inline">` or a display block `class="math-display"` holding
+    - an SVG drawn by MathJax 4 (quickjax: MathJax in-process through QuickJS, no Node).
+      The glyphs are paths, so the equation looks the same whatever fonts the reader has;
+      it is sized in ex, so its x-height matches the text's, and it is painted in
+      currentColor, so it follows the light and dark schemes. It is aria-hidden;
+    - the same equation as MathML (latex2mathml), visually hidden, for screen readers.
+      If latex2mathml cannot convert an equation, the SVG gets role="img" and an
+      aria-label holding the TeX instead.
+  Markdown pages: pymdownx.arithmatex's generic output, <span class="arithmatex">\\(..\\)</span>
+  and <div class="arithmatex">\\[..\\]</div>. Notebooks: $..$ and $$..$$ in Markdown cells.
+* Each equation's HTML is cached in .cache/math/<key>.html, the key hashing the TeX, the
+  display mode, the quickjax and latex2mathml versions and this file's source. A rebuild
+  renders only new equations; MathJax is started only when one is missing.
+* A TeX error (an unknown macro, a missing brace) fails the build, naming the page.
+* on_post_build logs how many equations were typeset and how many were rendered anew.
+"""
+
+import hashlib
+import html
+import logging
+import os
+import re
+import tempfile
+from importlib.metadata import version
+from pathlib import Path
+
+from mkdocs.exceptions import PluginError
+
+log = logging.getLogger("mkdocs.hooks.nnfs_math")
+HERE = Path(__file__).resolve().parent
+CACHE = HERE.parent.parent / ".cache" / "math"
+
+# What this build did: equations typeset, SVGs rendered by MathJax, MathJax starts.
+stats = {"equations": 0, "rendered": 0, "started": 0}
+_renderer = []  # the quickjax renderer, once started
+
+
+def _fingerprint():
+    """Everything an equation's HTML depends on besides its TeX and display mode."""
+    h = hashlib.sha256(Path(__file__).read_bytes())
+    for package in ("quickjax", "latex2mathml"):
+        h.update(f"\0{package} {version(package)}".encode())
+    return h.hexdigest()
+
+
+_FINGERPRINT = _fingerprint()
+
+
+def cache_key(tex, display):
+    """sha256 of the renderer fingerprint, the display mode and the TeX: a cache file name."""
+    text = f"{_FINGERPRINT}\0{'display' if display else 'inline'}\0{tex}"
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+# ---- rendering one equation ----------------------------------------------------------
+
+
+def _mathjax():
+    """The quickjax renderer, started on first use (about 0.3-0.6 s)."""
+    if not _renderer:
+        from quickjax import MathJaxRenderer
+
+        _renderer.append(MathJaxRenderer())
+        stats["started"] += 1
+    return _renderer[0]
+
+
+_ERROR = re.compile(r'data-mjx-error="([^"]*)"')
+_UNDEFINED = re.compile(r'<g data-mml-node="mtext" fill="red" stroke="red" data-latex="([^"]*)"')
+
+
+def tex_to_svg(tex, display, where="?"):
+    """TeX -> MathJax SVG. Its ids are made unique per equation so that two equations'
+    glyph definitions on one page never clash; `where` names the page in errors."""
+    from quickjax import MathJaxRenderError
+
+    try:
+        svg = _mathjax().render(tex, display=display)
+    except MathJaxRenderError as err:
+        raise PluginError(f"{where}: MathJax cannot typeset the equation {tex}: {err}") from None
+    stats["rendered"] += 1
+    for pattern, what in ((_ERROR, "TeX error"), (_UNDEFINED, "undefined control sequence")):
+        found = pattern.search(svg)
+        if found:
+            raise PluginError(f"{where}: {what} {html.unescape(found.group(1))} in the equation {tex}")
+    prefix = "m" + cache_key(tex, display)[:10] + "-"
+    svg = re.sub(r"\bMJX-\d+-", prefix, svg)                    # ids and their #references
+    svg = re.sub(r' data-latex="[^"]*"', "", svg)               # the TeX of every node: bulk, no use
+    return svg
+
+
+def tex_to_mathml(tex, display):
+    """LaTeX -> MathML, or None if latex2mathml cannot. It has no `aligned`; `split` is the same layout."""
+    from latex2mathml.converter import convert
+
+    tex = tex.replace(r"\begin{aligned}", r"\begin{split}").replace(r"\end{aligned}", r"\end{split}")
+    try:
+        return convert(tex, display="block" if display else "inline")
+    except Exception:  # latex2mathml raises many types; the TeX in aria-label is the fallback
+        return None
+
+
+def equation_html(tex, display, where="?"):
+    """The inner HTML of one equation: its SVG, aria-hidden, then the MathML for screen readers."""
+    svg = tex_to_svg(tex, display, where)
+    mathml = tex_to_mathml(tex, display)
+    if mathml is None:
+        label = html.escape(tex, quote=True)
+        return svg.replace(' role="img"', f' role="img" aria-label="{label}"', 1)
+    svg = svg.replace(' role="img" focusable="false"', ' aria-hidden="true" focusable="false"', 1)
+    return f'{svg}<span class="math-sr">{mathml}</span>'
+
+
+def _write_atomically(path, text):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def typeset(tex, display, where="?"):
+    """One equation's HTML, from .cache/math/ when this TeX was typeset before."""
+    stats["equations"] += 1
+    path = CACHE / f"{cache_key(tex, display)}.html"
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        pass
+    inner = equation_html(tex, display, where)
+    _write_atomically(path, inner)  # parallel builds may both write it: same bytes, atomic
+    return inner
+
+
+def wrap(tex, display, tag=None, where="?"):
+    """The equation in its container: <div class="math-display"> (or tag) or <span class="math-inline">."""
+    tag = tag or ("div" if display else "span")
+    kind = "math-display" if display else "math-inline"
+    attribute = html.escape(tex, quote=True)
+    return f'<{tag} class="{kind}" data-tex="{attribute}">{typeset(tex, display, where)}</{tag}>'
+
+
+# ---- finding the math of a page ------------------------------------------------------
+
+_ARITHMATEX = re.compile(r'<(span|div) class="arithmatex">(.*?)</\1>', re.S)
+_NOTEBOOK_MATH = re.compile(r"\$\$(.+?)\$\$|(?<![\\$\w])\$(?!\s)([^$<>\n]+?)(?<!\s)\$(?![\w$])", re.S)
+
+
+def _arithmatex(match, where):
+    body = html.unescape(match.group(2)).strip()
+    if body.startswith(r"\(") and body.endswith(r"\)"):
+        return wrap(body[2:-2].strip(), False, where=where)
+    if body.startswith(r"\[") and body.endswith(r"\]"):
+        return wrap(body[2:-2].strip(), True, where=where)
+    raise PluginError(f"{where}: unexpected arithmatex output: {body[:60]!r}")
+
+
+def _notebook_math(text, where):
+    def convert(match):
+        if match.group(1) is not None:  # a span: nbconvert may have put the math inside a <p>
+            return wrap(html.unescape(match.group(1)).strip(), True, tag="span", where=where)
+        return wrap(html.unescape(match.group(2)), False, where=where)
+
+    return _NOTEBOOK_MATH.sub(convert, text)
+
+
+# nbconvert's page template loads MathJax (from an empty URL here) and, for diagrams,
+# mermaid from a CDN. We render math ourselves and have no diagrams: drop both.
+_NOTEBOOK_SCRIPTS = re.compile(
+    r"<!-- Load mathjax -->.*?<!-- End of mathjax configuration -->"
+    r"|<script type=\"module\">(?:(?!</script>).)*?cdnjs(?:(?!</script>).)*?</script>", re.S)
+_MARKDOWN_CELL = re.compile(r'(<div class="jp-RenderedHTMLCommon jp-RenderedMarkdown[^"]*"[^>]*>)(.*?)(</div>)', re.S)
+
+
+def on_page_content(content, page, config, files):
+    where = page.file.src_uri
+    content = _ARITHMATEX.sub(lambda m: _arithmatex(m, where), content)
+    if where.endswith(".py"):  # a notebook: math sits raw in its Markdown cells
+        content = _NOTEBOOK_SCRIPTS.sub("", content)
+        content = _MARKDOWN_CELL.sub(lambda m: m.group(1) + _notebook_math(m.group(2), where) + m.group(3), content)
+    return content
+
+
+def on_pre_build(config):
+    stats.update(equations=0, rendered=0, started=0)  # `mkdocs serve` builds again in this process
+
+
+def on_post_build(config):
+    started = "started" if stats["started"] else "not started"
+    log.info("nnfs_math: %d equations, %d rendered anew (MathJax %s), the rest from %s",
+             stats["equations"], stats["rendered"], started, CACHE)
