@@ -18,6 +18,7 @@ import numpy as np
 
 from nnfs import __version__
 from nnfs.network import accuracy, forward, predict
+from nnfs.threads import limit_blas_threads
 from nnfs.train import TrainConfig, train
 
 # argparse dest -> TrainConfig field, for the options that build the config
@@ -349,6 +350,7 @@ def _message(err):
 def main(argv=None):
     """Run the command line with ``argv`` (default: sys.argv[1:]). Returns the exit status."""
     parser = build_parser()
+    limit_blas_threads()  # BLAS threads from the CPUs we may use and their load, not OpenBLAS's default
     try:
         args = parser.parse_args(argv)
         return args.func(args)
