@@ -457,6 +457,9 @@ def main(argv=None):
     """Run the command line with ``argv`` (default: sys.argv[1:]). Returns the exit status."""
     try:
         parser = build_parser()  # imports NumPy (through TrainConfig): inside the try, for Ctrl-C
+        from nnfs.threads import limit_blas_threads
+
+        limit_blas_threads()  # BLAS threads from the CPUs we may use and their load, not OpenBLAS's default
         args = parser.parse_args(argv)
         return args.func(args)
     except SystemExit as exit:  # argparse: --help and --version (0)

