@@ -154,6 +154,21 @@ def _prepare(X, Y, config, X_dev, Y_dev):
     return X, Y, X_dev, Y_dev
 
 
+# --8<-- [start:bare_loop]
+def descend(params, X, Y, learning_rate, iterations):
+    """The whole algorithm, bare: `iterations` steps of forward, backward, update.
+
+    params: W1, b1, W2, b2; X (784, m), Y (m,). Returns the new params.
+    `gradient_descent` below is this loop plus a config, a start and a history.
+    """
+    for _ in range(iterations):
+        cache = forward(params, X)                              # Z1, A1, Z2, A2
+        grads = backward(params, cache, X, Y)                   # dW1, db1, dW2, db2
+        params = update_params(params, grads, learning_rate)    # W <- W - alpha dW
+    return params
+# --8<-- [end:bare_loop]
+
+
 # --8<-- [start:gradient_descent]
 def gradient_descent(X, Y, config=TrainConfig(), X_dev=None, Y_dev=None, *, rng=None, callback=None):
     """The original algorithm: `config.iterations` full-batch steps of size alpha.
