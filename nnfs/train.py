@@ -1,6 +1,6 @@
 """Two ways to train the network, both built on `forward`, `backward` and `update_params`.
 
-* `gradient_descent`: the original notebook's algorithm, faithfully: every step
+* `gradient_descent`: the original notebook's algorithm, with its errata fixed: every step
   uses the whole training set (full batch), alpha = 0.10, 1000 iterations.
 * `minibatch_sgd`: the fast trainer: shuffled mini-batches, He init, optional
   Adam and ±1-pixel shift augmentation. Same maths, many more (cheaper) steps.
