@@ -326,9 +326,9 @@ Markdown(
     f"for the digits it does not respond to, which is how the units specialise. Healthy activations "
     f"neither collapse to 0 for every digit nor grow without bound. Here the largest is "
     f"{cache_start['A1'].max():.1f} at the start and {cache_end['A1'].max():.1f} at the end. "
-    f"The typical size of a $dW^{{[2]}}$ entry goes from {scale['start']:.1e} to {scale['end']:.1e}. "
+    f"The typical size of a `dW2` entry goes from {scale['start']:.1e} to {scale['end']:.1e}. "
     f"Gradients shrink as training approaches a minimum, which is healthy, as long as they stay finite "
-    f"(they do) and do not all vanish. The many exact zeros in $dW^{{[1]}}$ are the weights of the "
+    f"(they do) and do not all vanish. The many exact zeros in `dW1` are the weights of the "
     f"{blank_pixels} pixels that are blank in every training digit, as found above."
 )
 
@@ -359,11 +359,11 @@ slow = ("" if last["W1"] >= 1e-4 else
         " A first layer far below it is the weight pictures' diagnosis again: its random start is "
         "large, the steps are small compared with it, and the learned part stays hidden under the noise.")
 Markdown(
-    f"With α = {config.learning_rate}, the first step changes $W^{{[1]}}$ by {first['W1']:.1e} of its "
-    f"size and $W^{{[2]}}$ by {first['W2']:.1e}; the last step by {last['W1']:.1e} and {last['W2']:.1e}. "
+    f"With α = {config.learning_rate}, the first step changes `W1` by {first['W1']:.1e} of its "
+    f"size and `W2` by {first['W2']:.1e}; the last step by {last['W1']:.1e} and {last['W2']:.1e}. "
     f"The ratios fall as the gradients shrink. At the end the first layer is {verdict(last['W1'])} "
     f"the rule of thumb and the second {verdict(last['W2'])} it (close to: within a factor of ten "
-    f"of $10^{{-3}}$).{slow}"
+    f"of 10⁻³).{slow}"
 )
 
 # %% [markdown]
