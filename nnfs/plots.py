@@ -7,12 +7,18 @@ Save one with ``fig.savefig("x.png")``; in Jupyter a returned Figure displays it
 Column layout as everywhere: images are columns of ``X`` (784, n), 28 x 28
 pixels in row-major order, 0 = background.
 
+Pages that draw inline put a Figure on the page with :func:`figure_html`, the one
+place that turns a Figure into HTML, so no page shows that plumbing.
+
 Snippet sections: ``imports``, ``grid``, then one per function. ``plot_digits``
 and ``plot_hidden_weights`` call ``_grid``, and ``plot_confusion`` calls
 ``confusion_matrix``: stack those sections before them for runnable code.
 """
 
 # --8<-- [start:imports]
+import base64
+import html
+import io
 import math
 
 import numpy as np
@@ -242,3 +248,103 @@ def plot_activations():
         ax.legend(loc="upper left")
     return fig
 # --8<-- [end:plot_activations]
+
+
+# --8<-- [start:figure_html]
+def figure_html(fig, alt, *, dpi=96):
+    """The Figure as one ``<img>`` tag with the PNG inline, for an executed page block.
+
+    ``alt`` describes the figure for readers who cannot see it; it must not be empty.
+    """
+    if not str(alt).strip():
+        raise ValueError("alt must describe the figure; got an empty string")
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
+    png = base64.b64encode(buffer.getvalue()).decode("ascii")
+    return f'<img alt="{html.escape(str(alt), quote=True)}" src="data:image/png;base64,{png}">'
+# --8<-- [end:figure_html]
+
+
+# --8<-- [start:plot_descent]
+def plot_descent(loss, paths, *, w_range, slope_at=None, slope=None):
+    """A 1-D loss curve L(w) and gradient-descent paths on it, one panel per path.
+
+    ``loss`` maps an array of w to L(w). ``paths`` is {label: [w0, w1, ...]},
+    e.g. {"α = 0.1": [...]}: each panel draws the curve, the points w_t on it,
+    and an arrow from each point to the next. With ``slope_at`` and ``slope``
+    (dL/dw there), the first panel also draws the tangent at w = slope_at.
+    """
+    if not paths:
+        raise ValueError("paths is empty: give at least one {label: [w0, w1, ...]}")
+    w = np.linspace(*w_range, 400)                     # (400,)
+    fig = Figure(figsize=(3.6 * len(paths), 3.4), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(1, len(paths), sharey=True))
+    for ax, (label, ws) in zip(axes, paths.items()):
+        ws = np.asarray(ws, dtype=float)
+        inside = (ws >= w_range[0]) & (ws <= w_range[1])   # points off the plot are not drawn
+        ax.plot(w, loss(w), color="tab:blue", label="L(w)")
+        ax.plot(ws[inside], loss(ws[inside]), "o", color="tab:orange", markersize=4, label="w_t")
+        for a, b in zip(ws[:-1], ws[1:]):
+            if w_range[0] <= a <= w_range[1] and w_range[0] <= b <= w_range[1]:
+                ax.annotate("", xy=(b, loss(b)), xytext=(a, loss(a)),
+                            arrowprops={"arrowstyle": "->", "color": "tab:orange", "lw": 1})
+        ax.set(title=label, xlabel="w", xlim=w_range)
+        ax.grid(alpha=0.3)
+    if slope_at is not None and slope is not None:
+        near = np.linspace(slope_at - 0.25 * np.ptp(w_range), slope_at + 0.25 * np.ptp(w_range), 2)
+        axes[0].plot(near, loss(slope_at) + slope * (near - slope_at), "--", color="tab:green",
+                     label=f"slope dL/dw = {slope:g}")
+    axes[0].set_ylabel("loss L(w)")
+    axes[0].legend(loc="upper center", fontsize=8)
+    return fig
+# --8<-- [end:plot_descent]
+
+
+# --8<-- [start:plot_histograms]
+def plot_histograms(start, end, *, title, xlabel, bins=40, log=False):
+    """Histograms of the same quantity at the start and at the end of training.
+
+    ``start`` and ``end`` are {label: array}, e.g. {"W1": dW1, "W2": dW2}; each
+    label gets one panel with both histograms. ``log=True`` bins log10 |values|
+    (zeros are left out, and counted in the legend).
+    """
+    if set(start) != set(end) or not start:
+        raise ValueError(f"start and end need the same, non-empty labels; got {list(start)} and {list(end)}")
+    fig = Figure(figsize=(4.2 * len(start), 3.2), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(1, len(start)))
+    for ax, label in zip(axes, start):
+        for when, values, color in (("start", start[label], "tab:blue"), ("end", end[label], "tab:orange")):
+            values = np.asarray(values, dtype=float).ravel()
+            zeros = int(np.sum(values == 0))
+            if log:
+                values = np.log10(np.abs(values[values != 0]))
+            note = f" ({zeros:,} zeros)" if zeros else ""
+            ax.hist(values, bins=bins, alpha=0.55, color=color, label=f"{when}{note}")
+        ax.set(title=label, xlabel=f"log10 |{xlabel}|" if log else xlabel, ylabel="count")
+        ax.legend(fontsize=8)
+        ax.grid(alpha=0.3)
+    fig.suptitle(title)
+    return fig
+# --8<-- [end:plot_histograms]
+
+
+# --8<-- [start:plot_update_ratios]
+def plot_update_ratios(steps, ratios, *, guide=1e-3):
+    """Update-to-weight ratio ||ΔW|| / ||W|| per layer against the step, log scale.
+
+    ``ratios`` is {"W1": array (n_steps,), ...}; ``guide`` draws the common
+    rule-of-thumb level as a dotted line.
+    """
+    fig = Figure(figsize=(7, 3.6), layout="constrained")
+    ax = fig.subplots()
+    for label, r in ratios.items():
+        r = np.asarray(r, dtype=float)
+        if r.shape != np.shape(steps):
+            raise ValueError(f"ratios[{label!r}] has shape {r.shape}, steps has {np.shape(steps)}")
+        ax.plot(steps, r, label=label)
+    ax.axhline(guide, color="gray", linestyle=":", label=f"rule of thumb {guide:g}")
+    ax.set(yscale="log", xlabel="step", ylabel="||ΔW|| / ||W||", title="Update-to-weight ratio per layer")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)
+    return fig
+# --8<-- [end:plot_update_ratios]

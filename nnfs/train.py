@@ -1,6 +1,6 @@
 """Two ways to train the network, both built on `forward`, `backward` and `update_params`.
 
-* `gradient_descent`: the original notebook's algorithm, faithfully: every step
+* `gradient_descent`: the original notebook's algorithm, with its errata fixed: every step
   uses the whole training set (full batch), alpha = 0.10, 1000 iterations.
 * `minibatch_sgd`: the fast trainer: shuffled mini-batches, He init, optional
   Adam and ±1-pixel shift augmentation. Same maths, many more (cheaper) steps.
@@ -158,6 +158,21 @@ def _prepare(X, Y, config, X_dev, Y_dev):
         if X_dev.ndim != 2 or X_dev.shape[0] != 784 or Y_dev.shape != (X_dev.shape[1],):
             raise ValueError(f"X_dev must be (784, n) and Y_dev (n,); got {X_dev.shape} and {Y_dev.shape}")
     return X, Y, X_dev, Y_dev
+
+
+# --8<-- [start:bare_loop]
+def descend(params, X, Y, learning_rate, iterations):
+    """The whole algorithm, bare: `iterations` steps of forward, backward, update.
+
+    params: W1, b1, W2, b2; X (784, m), Y (m,). Returns the new params.
+    `gradient_descent` below is this loop plus a config, a start and a history.
+    """
+    for _ in range(iterations):
+        cache = forward(params, X)                              # Z1, A1, Z2, A2
+        grads = backward(params, cache, X, Y)                   # dW1, db1, dW2, db2
+        params = update_params(params, grads, learning_rate)    # W <- W - alpha dW
+    return params
+# --8<-- [end:bare_loop]
 
 
 # --8<-- [start:gradient_descent]

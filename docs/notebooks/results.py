@@ -18,7 +18,10 @@
 # hidden units have learned to look for.
 #
 # We train exactly the model the site's build trains: the original recipe,
-# `TrainConfig()`, on the same training split. Training is deterministic, with a
+# `TrainConfig()`, on the same training split. We run it as the bare loop of the
+# [Training](../training/) page, one step at a time, so that the
+# diagnostics at the end of this page can measure every step; from the
+# same start this gives `nnfs.gradient_descent`'s weights bit for bit (a test checks it). Training is deterministic, with a
 # fixed seed and no hidden randomness, so the same code and data on the same
 # machine give the very weights the Home page and the Playground use. (On another
 # machine, or with another number of threads in the linear-algebra library, float32
@@ -37,14 +40,24 @@ import nnfs
 from nnfs import TrainConfig
 from nnfs.data import load_dataset, train_dev_split
 from nnfs.plots import (confusion_matrix, plot_confusion, plot_digits, plot_hidden_weights,
-                        plot_softmax)
+                        plot_histograms, plot_softmax, plot_update_ratios)
+from nnfs.train import descend
 
 dataset = load_dataset(os.environ.get("NNFS_DATASET", "sample"))
 X_train, Y_train, X_dev, Y_dev = train_dev_split(
     dataset.X, dataset.Y, dev_size=1000, rng=np.random.default_rng(0))
 
 config = TrainConfig()
-params, history = nnfs.gradient_descent(X_train, Y_train, config)
+X32 = X_train.astype(config.dtype)                         # as gradient_descent converts it
+start = nnfs.init_params(784, config.n_hidden, 10, rng=np.random.default_rng(config.seed),
+                         init=config.init, dtype=X32.dtype)  # gradient_descent's start
+params = start
+ratios = {"W1": [], "W2": []}                              # ||step|| / ||W||, for every step
+for step in range(config.iterations):
+    new = descend(params, X32, Y_train, config.learning_rate, 1)   # one step of the bare loop
+    for name in ratios:
+        ratios[name].append(float(np.linalg.norm(new[name] - params[name]) / np.linalg.norm(params[name])))
+    params = new
 
 A2 = nnfs.forward(params, X_dev)["A2"]   # (10, 1000): probabilities, a column per digit
 pred = A2.argmax(axis=0)                 # (1000,): the most probable digit
@@ -252,6 +265,105 @@ Markdown(
     f"Units that fire on fewer than one dev digit in five: {rarely or 'none'}. "
     "A unit that is silent for most digits also receives a gradient from few of them, "
     "so it learns slowly; its picture above stays faint."
+)
+
+# %% [markdown]
+# ## Is the training healthy?
+#
+# Accuracy says how well the network does, not whether its training went well
+# inside. Three measurements, standard when a network trains badly, look inside:
+# dead units, the spread of the activations and gradients, and the size of each
+# step compared with the weights. Each is taken from the run above, at its start
+# (the random weights) and at its end.
+#
+# ### Dead hidden units
+#
+# A ReLU unit whose $Z^{[1]}$ is negative for every training digit outputs 0 for all of
+# them, gets a gradient of exactly 0, and can never recover (the
+# [Training](../training/) page shows large learning rates killing units this way).
+
+# %%
+cache_start, cache_end = nnfs.forward(start, X32), nnfs.forward(params, X32)
+dead_start = int((cache_start["A1"] == 0).all(axis=1).sum())   # units silent on every digit
+dead_end = int((cache_end["A1"] == 0).all(axis=1).sum())
+fires = (cache_end["A1"] > 0).mean(axis=1)                      # (h,): share of digits a unit fires on
+n_hidden = config.n_hidden
+Markdown(
+    f"Dead hidden units: {dead_start} of {n_hidden} at the start, {dead_end} of {n_hidden} at the end. "
+    f"At the end the least active unit fires on {fires.min():.0%} of the training digits and the most "
+    f"active on {fires.max():.0%}. Healthy is no dead unit, or a small share of a large layer: here each "
+    f"unit is a tenth of the hidden layer, so "
+    + ("none is lost." if dead_end == 0 else f"{dead_end} dead unit(s) cost {dead_end / n_hidden:.0%} of it.")
+)
+
+# %% [markdown]
+# ### Activations and gradients, start and end
+#
+# The hidden activations $A^{[1]}$ of every training digit, and every entry of the
+# weight gradients $dW^{[1]}$ and $dW^{[2]}$ on the whole training set, as histograms
+# (the gradients on a log scale, since they span several powers of ten; exact zeros
+# are counted in the legend).
+
+# %%
+grads_start = nnfs.backward(start, cache_start, X32, Y_train)
+grads_end = nnfs.backward(params, cache_end, X32, Y_train)
+plot_histograms({"hidden activations A1": cache_start["A1"]}, {"hidden activations A1": cache_end["A1"]},
+                title="Hidden activations on the training digits", xlabel="A1")
+
+# %%
+plot_histograms({name: grads_start[name] for name in ("dW1", "dW2")},
+                {name: grads_end[name] for name in ("dW1", "dW2")},
+                title="Weight gradients on the whole training set", xlabel="gradient entry", log=True)
+
+# %%
+zero_share = float((cache_end["A1"] == 0).mean())
+scale = {when: float(np.median(np.abs(g["dW2"]))) for when, g in (("start", grads_start), ("end", grads_end))}
+blank_pixels = int((X_train == 0).all(axis=1).sum())
+finite = all(np.isfinite(g[name]).all() for g in (grads_start, grads_end) for name in g)
+assert finite and (grads_end["dW1"] == 0).sum() >= blank_pixels * n_hidden
+Markdown(
+    f"At the end {zero_share:.0%} of the hidden activations are exactly 0: ReLU switches each unit off "
+    f"for the digits it does not respond to, which is how the units specialise. Healthy activations "
+    f"neither collapse to 0 for every digit nor grow without bound. Here the largest is "
+    f"{cache_start['A1'].max():.1f} at the start and {cache_end['A1'].max():.1f} at the end. "
+    f"The typical size of a `dW2` entry goes from {scale['start']:.1e} to {scale['end']:.1e}. "
+    f"Gradients shrink as training approaches a minimum, which is healthy, as long as they stay finite "
+    f"(they do) and do not all vanish. The many exact zeros in `dW1` are the weights of the "
+    f"{blank_pixels} pixels that are blank in every training digit, as found above."
+)
+
+# %% [markdown]
+# ### Update-to-weight ratio
+#
+# Each step changes a weight matrix by $\alpha\, dW$. Compared with the matrix itself,
+# $\lVert \alpha\, dW \rVert / \lVert W \rVert$ says how fast that layer is learning:
+# a common rule of thumb for healthy training is around $10^{-3}$ per step. Far
+# below, the layer barely moves; far above, each step rewrites much of the layer,
+# and training tends to be unstable.
+
+# %%
+steps = np.arange(1, config.iterations + 1)
+plot_update_ratios(steps, ratios)
+
+# %%
+first = {name: r[0] for name, r in ratios.items()}
+last = {name: r[-1] for name, r in ratios.items()}
+
+
+def verdict(r):
+    """Where a ratio sits against the rule of thumb 1e-3, within a factor of ten."""
+    return "close to" if 1e-4 <= r <= 1e-2 else ("far below" if r < 1e-4 else "far above")
+
+
+slow = ("" if last["W1"] >= 1e-4 else
+        " A first layer far below it is the weight pictures' diagnosis again: its random start is "
+        "large, the steps are small compared with it, and the learned part stays hidden under the noise.")
+Markdown(
+    f"With α = {config.learning_rate}, the first step changes `W1` by {first['W1']:.1e} of its "
+    f"size and `W2` by {first['W2']:.1e}; the last step by {last['W1']:.1e} and {last['W2']:.1e}. "
+    f"The ratios fall as the gradients shrink. At the end the first layer is {verdict(last['W1'])} "
+    f"the rule of thumb and the second {verdict(last['W2'])} it (close to: within a factor of ten "
+    f"of 10⁻³).{slow}"
 )
 
 # %% [markdown]

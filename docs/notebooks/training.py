@@ -14,9 +14,10 @@
 # # Training
 #
 # The earlier pages built the three pieces of the network: the forward pass, the
-# backward pass and the update. This page puts them in a loop and runs it, exactly
-# as the original Kaggle notebook did: plain gradient descent, learning rate
-# $\alpha = 0.10$, 1000 iterations, every iteration on the whole training set.
+# backward pass and the update. This page puts them in a loop and runs it: the
+# original Kaggle notebook's algorithm, with the [errata](../../errata/#differences)
+# fixed (that page lists every difference once). Plain gradient descent, learning
+# rate $\alpha = 0.10$, 1000 iterations, every iteration on the whole training set.
 #
 # ## One iteration
 #
@@ -33,7 +34,9 @@
 # $$
 #
 # **Backward.** Compute how the mean cross-entropy loss $L$ changes with every weight.
-# $Y$ here is the one-hot matrix of the labels, and $\sum_j$ adds up the columns:
+# $Y$ here is the one-hot matrix of the labels, and $\sum_j$ adds up the columns.
+# As on the [Backpropagation](../../backprop/) page, $dW = \partial L / \partial W$ and
+# $db = \partial L / \partial b$, while $dZ = m \, \partial L / \partial Z$ leaves out the $\frac{1}{m}$:
 #
 # $$
 # \begin{aligned}
@@ -53,9 +56,8 @@
 # $$
 #
 # The [Backpropagation](../../backprop/) page derives these formulas and quotes the
-# code of each step. `nnfs.gradient_descent` puts them in a loop and records the loss
-# and the accuracies every ten iterations. The cell below prints its source from the
-# installed package, so what you read is what runs.
+# code of each step. The whole algorithm is then three lines in a loop. The cell below
+# prints it from the installed package, so what you read is what runs:
 
 # %%
 # %matplotlib inline
@@ -72,7 +74,17 @@ from nnfs import TrainConfig
 from nnfs.data import load_dataset, train_dev_split
 from nnfs.plots import plot_history
 from nnfs.timing import build_results
+from nnfs.train import descend
 
+print(inspect.getsource(descend))
+
+# %% [markdown]
+# That is all of training. The version the site runs, `nnfs.gradient_descent`, is this
+# loop plus bookkeeping: it takes its settings from a `TrainConfig`, draws the starting
+# weights, and every ten iterations records the loss and the accuracies in a history
+# (and can report progress through a callback). Its loop body is the same three calls:
+
+# %%
 print(inspect.getsource(nnfs.gradient_descent))
 
 # %% [markdown]
@@ -109,6 +121,13 @@ print(config)
 
 params, history = nnfs.gradient_descent(X_train, Y_train, config, X_dev, Y_dev)
 frame = history.to_frame()
+
+# The bare loop from the same start gives the same weights, bit for bit (checked on 20 steps).
+start = nnfs.init_params(784, config.n_hidden, 10, rng=np.random.default_rng(config.seed),
+                         init=config.init, dtype=np.dtype(config.dtype))
+short, _ = nnfs.gradient_descent(X_train, Y_train, config.replace(iterations=20))
+bare = descend(start, X_train.astype(config.dtype), Y_train, config.learning_rate, 20)
+assert all(np.array_equal(bare[name], short[name]) for name in short)
 
 train_accuracy = nnfs.accuracy(nnfs.predict(params, X_train), Y_train)
 print(f"train accuracy after {config.iterations} iterations: {train_accuracy:.1%}")
