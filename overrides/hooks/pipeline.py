@@ -77,7 +77,7 @@ def build(out_dir, dataset):
     _save(plot_digits(dataset.X[:, first], dataset.Y[first], ncols=5), out / "digits.png")
     _save(plot_activations(), out / "activations.png")
 
-    export_browser_training(out, X_train, Y_train, X_dev, Y_dev, dataset.description)
+    results.update(export_browser_training(out, X_train, Y_train, X_dev, Y_dev, dataset.description))
 
     (out / "results.json").write_text(json.dumps(results, indent=2))
     return results
@@ -103,6 +103,7 @@ def export_browser_training(out, X_train, Y_train, X_dev, Y_dev, description):
     train-fixture.json   for tests/test_train_page.py: float64 initial weights (uniform init,
                          784-10-10) and one epoch's batch order, from rng = default_rng(FIXTURE_SEED).
                          Python writes each float as the shortest text that reads back as the same double.
+    Returns the sizes, for the page: {"browser_digits_bytes": gzip size, "browser_raw_bytes": unzipped}.
     """
     import gzip
     import hashlib
@@ -129,6 +130,7 @@ def export_browser_training(out, X_train, Y_train, X_dev, Y_dev, description):
                **{name: value.ravel().tolist() for name, value in init.items()},  # row-major, as nn.js stores them
                "order": rng.permutation(X_train.shape[1]).tolist()}
     (out / "train-fixture.json").write_text(json.dumps(fixture))
+    return {"browser_digits_bytes": len(packed), "browser_raw_bytes": len(raw)}
 
 
 if __name__ == "__main__":
