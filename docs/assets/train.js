@@ -63,7 +63,7 @@
   var worker = new Worker(new URL(root.dataset.worker, document.baseURI).href);
   var state = { loaded: false, playing: false, config: null, steps: 0, epoch: 0, examples: 0, seconds: 0,
                 devAccuracy: null, loss: null, confusion: null, W1: null, h: 0,
-                lossCurve: [], devCurve: [], rate: [], hiddenPaused: false };
+                lossCurve: [], devCurve: [], rate: [], hiddenPaused: false, lastReason: null, paints: 0 };
   var weightRequests = {}, nextRequest = 1, resolveReady, rejectReady;
   var ready = new Promise(function (resolve, reject) { resolveReady = resolve; rejectReady = reject; });
   ready.catch(function () {});
@@ -105,6 +105,7 @@
     if (msg.reason === "reset") {
       state.lossCurve = []; state.devCurve = []; state.rate = [];
     }
+    state.lastReason = msg.reason;
     state.steps = msg.steps; state.epoch = msg.epoch; state.examples = msg.examples; state.seconds = msg.seconds;
     if (msg.losses.length) {                                   // one point per slice: its mean loss
       var sum = 0;
@@ -164,6 +165,7 @@
 
   function paint() {
     lastPaint = performance.now();
+    state.paints += 1;
     $("steps").textContent = state.steps.toLocaleString("en");
     $("epoch").textContent = fmt(state.epoch, 2);
     var r = state.rate, speed = null;
@@ -448,7 +450,8 @@
       return { loaded: state.loaded, playing: state.playing, steps: state.steps, epoch: state.epoch,
                examples: state.examples, seconds: state.seconds, devAccuracy: state.devAccuracy, loss: state.loss,
                config: Object.assign({}, state.config), confusion: state.confusion ? Array.from(state.confusion) : null,
-               lossPoints: state.lossCurve.length, devPoints: state.devCurve.length, reducedMotion: reducedMotion.matches };
+               lossPoints: state.lossCurve.length, devPoints: state.devCurve.length, reducedMotion: reducedMotion.matches,
+               lastReason: state.lastReason, paints: state.paints };
     },
     weights: weights,
     modelDocument: modelDocument,
