@@ -174,7 +174,8 @@
   var seenCtx = seen.getContext("2d");
   var PEN = pad.width / 10;    // a thick pen, so strokes scale down to MNIST-like 2-3 pixel lines
 
-  var state = { model: null, digits: null, x: null, out: null, source: "none", dev: null, strokes: 0 };
+  var state = { model: null, digits: null, x: null, out: null, source: "none", dev: null, strokes: 0,
+                buildModel: null, trainedModel: null, modelSource: "build" };
 
   function setStatus(text) { status.textContent = text; }
 
@@ -309,7 +310,8 @@
     state.dev = { index: i, label: label, prediction: prediction, buildPrediction: build };
     setStatus("Dev digit " + (i + 1) + " of " + digits.labels.length + ": its true label is " + label +
               ". The network says " + prediction + (prediction === label ? " (right)" : " (wrong)") +
-              "; the build's NumPy forward pass said " + build + ".");
+              (state.modelSource === "build" ? "; the build's NumPy forward pass said " + build + "."
+                                             : "; the build's model says " + build + "."));
     $("true-label").textContent = String(label);
     return Object.assign({}, state.dev);
   }
@@ -383,11 +385,58 @@
 
   var modelURL = new URL(root.dataset.model, document.baseURI).href;
   var digitsURL = new URL(root.dataset.digits, document.baseURI).href;
-  var ready = Promise.all([getJSON(modelURL), getJSON(digitsURL)]).then(function (docs) {
-    state.model = parseModel(docs[0]);
-    state.digits = docs[1];
+  // ---- the model: the build's, or one trained on the "Train it yourself" page ---------------
+
+  var TRAINED_KEY = "nnfs-trained-model";   // train.js stores the weights there (format nnfs-mlp/1)
+
+  function storedModel() {
+    try {
+      var text = localStorage.getItem(TRAINED_KEY);
+      return text ? parseModel(JSON.parse(text)) : null;
+    } catch (err) {
+      return null;                           // no storage, or a broken entry: use the build's model
+    }
+  }
+
+  /** Read with the build's model ("build") or the weights trained in this browser ("trained"). */
+  function useModel(which) {
+    if (which === "trained" && !state.trainedModel) state.trainedModel = storedModel();
+    var trained = which === "trained" && state.trainedModel;
+    state.model = trained ? state.trainedModel : state.buildModel;
+    state.modelSource = trained ? "trained" : "build";
+    var url = new URL(location.href);
+    if (trained) url.searchParams.set("model", "trained"); else url.searchParams.delete("model");
+    history.replaceState(null, "", url);
     buildOutputs(state.model.h);
     $("hidden-count").textContent = String(state.model.h);
+    var choice = $("model-choice"), note = $("model-note"), button = $("switch-model");
+    var other = state.trainedModel || storedModel();
+    if (trained) {
+      var meta = state.model.metadata, acc = meta.dev_accuracy;
+      note.textContent = "You are drawing for the network you trained on the Train it yourself page" +
+        (typeof acc === "number" ? " (dev accuracy " + percent(acc) + " after " + meta.steps + " steps)" : "") + ".";
+      button.textContent = "Use the build's model";
+    } else if (other) {
+      note.textContent = which === "trained" ? "" : "You are drawing for the build's model. You also trained a network on the Train it yourself page.";
+      button.textContent = "Use the weights you trained";
+    } else {
+      note.textContent = which === "trained" ? "No weights trained in this browser were found; this is the build's model." : "";
+    }
+    button.hidden = !trained && !other;
+    choice.hidden = !note.textContent;
+    if (state.x) run(state.x, state.source);
+    else show();
+  }
+
+  $("switch-model").addEventListener("click", function () {
+    useModel(state.modelSource === "trained" ? "build" : "trained");
+    setStatus(state.modelSource === "trained" ? "Now reading with the weights you trained." : "Now reading with the build's model.");
+  });
+
+  var ready = Promise.all([getJSON(modelURL), getJSON(digitsURL)]).then(function (docs) {
+    state.buildModel = parseModel(docs[0]);
+    state.digits = docs[1];
+    useModel(new URLSearchParams(location.search).get("model") === "trained" ? "trained" : "build");
     for (var b = 0; b < buttons.length; b++) buttons[b].disabled = false;
     root.classList.add("nnfs-ready");
     show();
@@ -415,6 +464,9 @@
     strokes: function () { return state.strokes; },
     /** The dev digit shown now, {index, label, prediction, buildPrediction}, or null. */
     devDigit: function () { return state.dev ? Object.assign({}, state.dev) : null; },
+    /** "build" or "trained": whose weights the page reads with. */
+    modelSource: function () { return state.modelSource; },
+    useModel: useModel,
     loadDevDigit: loadDevDigit,
     clear: clear,
     /** The pad's pixels as gray values in [0, 1], row by row, with its size. */

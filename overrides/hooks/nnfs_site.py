@@ -306,7 +306,7 @@ class _ExecCache:
 
 def on_files(files, config):
     for path in sorted(_state["out"].iterdir()):
-        if path.suffix in (".png", ".json"):
+        if path.suffix in (".png", ".json", ".gz"):  # .gz: the Train page's digits
             files.append(File.generated(config, f"generated/{path.name}", abs_src_path=str(path)))
     return files
 

@@ -115,12 +115,60 @@ def build(out_dir, dataset):
     _save(plot_digits(dataset.X[:, first], dataset.Y[first], ncols=5), out / "digits.png")
     _save(plot_activations(), out / "activations.png")
 
+    results.update(export_browser_training(out, X_train, Y_train, X_dev, Y_dev, dataset.description))
+
     (out / "results.json").write_text(json.dumps(results, indent=2))
     return results
 
 
 def _save(fig, path):
     fig.savefig(path, dpi=96, bbox_inches="tight")
+
+
+# ---- data for the "Train it yourself" page (docs/train.md, docs/assets/nn.js) ----------------
+
+BROWSER_DIGITS = "train-digits.bin.gz"   # uint8 pixels and labels, gzip: about 0.8 MB for the sample
+FIXTURE_SEED = 7                         # the equivalence tests' float64 initial weights and batch order
+
+
+def export_browser_training(out, X_train, Y_train, X_dev, Y_dev, description):
+    """Write the build's train and dev split for the browser trainer, and a test fixture.
+
+    train-digits.bin.gz  gzip of: (n_train + n_dev) rows of 784 uint8 pixels (train rows
+                         first, then dev; each row a 28x28 image, row by row), followed by
+                         n_train + n_dev uint8 labels in the same order. Pixel p means p / 255.
+    train-digits.json    the header: counts, byte sizes, sha256 of the raw bytes, the format.
+    train-fixture.json   for tests/test_train_page.py: float64 initial weights (uniform init,
+                         784-10-10) and one epoch's batch order, from rng = default_rng(FIXTURE_SEED).
+                         Python writes each float as the shortest text that reads back as the same double.
+    Returns the sizes, for the page: {"browser_digits_bytes": gzip size, "browser_raw_bytes": unzipped}.
+    """
+    import gzip
+    import hashlib
+
+    X = np.concatenate([X_train, X_dev], axis=1)                      # (784, n_train + n_dev)
+    pixels = np.rint(X.T * 255).astype(np.uint8)                      # (n, 784), one digit a row
+    if not np.array_equal(pixels / np.float32(255), X.T):             # the data must be k / 255 exactly
+        raise ValueError("the training split is not made of 8-bit pixels (k / 255); cannot export it as uint8")
+    labels = np.concatenate([Y_train, Y_dev]).astype(np.uint8)        # (n,)
+    raw = pixels.tobytes() + labels.tobytes()
+    packed = gzip.compress(raw, compresslevel=9, mtime=0)             # mtime=0: same data, same bytes
+    (out / BROWSER_DIGITS).write_bytes(packed)
+    header = {"format": "nnfs-digits/1", "file": BROWSER_DIGITS, "encoding": "gzip",
+              "dataset": description, "split_seed": SPLIT_SEED,
+              "n_train": int(X_train.shape[1]), "n_dev": int(X_dev.shape[1]), "n_pixels": 784,
+              "raw_bytes": len(raw), "file_bytes": len(packed), "sha256": hashlib.sha256(raw).hexdigest()}
+    (out / "train-digits.json").write_text(json.dumps(header, indent=1))
+
+    from nnfs import init_params
+
+    rng = np.random.default_rng(FIXTURE_SEED)
+    init = init_params(784, 10, 10, rng=rng, init="uniform", dtype=np.float64)
+    fixture = {"seed": FIXTURE_SEED, "init": "uniform", "n_hidden": 10,
+               **{name: value.ravel().tolist() for name, value in init.items()},  # row-major, as nn.js stores them
+               "order": rng.permutation(X_train.shape[1]).tolist()}
+    (out / "train-fixture.json").write_text(json.dumps(fixture))
+    return {"browser_digits_bytes": len(packed), "browser_raw_bytes": len(raw)}
 
 
 if __name__ == "__main__":

@@ -1,0 +1,460 @@
+/* train.js: the "Train it yourself" page. Drawing and controls only: the maths is nn.js,
+ * and it runs in a Web Worker (train-worker.js), so the page stays responsive.
+ *
+ * Settings live in the URL (?trainer=sgd&lr=0.1&batch=32&hidden=10&init=he&seed=1), so a
+ * setup can be shared as a link. Training pauses while the tab is hidden and resumes when
+ * it is shown again. With prefers-reduced-motion the pictures and curves are redrawn once
+ * a second instead of every frame.
+ *
+ * For tests and the curious, window.nnfsTrain exposes `ready` (a promise), state(),
+ * weights() (a promise of {h, W1, b1, W2, b2} as flat row-major arrays), modelDocument()
+ * and play(), pause(), step(), reset().
+ */
+(function () {
+  "use strict";
+
+  var root = document.getElementById("nnfs-train");
+  if (!root) return;
+  var $ = function (name) { return root.querySelector("[data-nnfs=" + name + "]"); };
+
+  // ---- settings, in the form and in the URL ---------------------------------------------
+
+  var FIELDS = {   // URL key: [form control, default, parse, check]
+    trainer: ["trainer", "sgd", String, function (v) { return v === "sgd" || v === "gd"; }],
+    lr: ["learning-rate", 0.1, Number, function (v) { return v > 0 && v <= 10; }],
+    batch: ["batch-size", 32, Number, function (v) { return Number.isInteger(v) && v >= 1 && v <= 4000; }],
+    hidden: ["hidden", 10, Number, function (v) { return Number.isInteger(v) && v >= 1 && v <= 64; }],
+    init: ["init", "he", String, function (v) { return v === "he" || v === "uniform"; }],
+    seed: ["seed", 1, Number, function (v) { return Number.isInteger(v) && v >= 0 && v < 4294967296; }],
+  };
+  var LIVE = { trainer: true, lr: true, batch: true };   // applied while training; the others reset the network
+
+  function readURL() {
+    var params = new URLSearchParams(location.search);
+    for (var key in FIELDS) {
+      var f = FIELDS[key], raw = params.get(key);
+      var v = raw === null ? f[1] : f[2](raw);
+      $(f[0]).value = String(f[3](v) ? v : f[1]);
+    }
+  }
+
+  /** The form's settings -> the trainer's config, or null (and a message) if one is out of range. */
+  function readForm() {
+    var out = {};
+    for (var key in FIELDS) {
+      var f = FIELDS[key], el = $(f[0]), v = f[2](el.value);
+      var ok = f[3](v);
+      el.setAttribute("aria-invalid", ok ? "false" : "true");
+      if (!ok) {
+        setStatus("Check " + el.labels[0].textContent.toLowerCase() + ": " + (el.value || "empty") + " is out of range.");
+        return null;
+      }
+      out[key] = v;
+    }
+    var url = new URL(location.href);
+    for (key in out) url.searchParams.set(key, String(out[key]));
+    history.replaceState(null, "", url);
+    return { trainer: out.trainer, learningRate: out.lr, batchSize: out.batch, hidden: out.hidden,
+             init: out.init, seed: out.seed };
+  }
+
+  // ---- the worker ------------------------------------------------------------------------
+
+  var worker = new Worker(new URL(root.dataset.worker, document.baseURI).href);
+  var state = { loaded: false, playing: false, config: null, steps: 0, epoch: 0, examples: 0, seconds: 0,
+                devAccuracy: null, loss: null, confusion: null, W1: null, h: 0,
+                lossCurve: [], devCurve: [], rate: [], hiddenPaused: false, lastReason: null, paints: 0 };
+  var weightRequests = {}, nextRequest = 1, resolveReady, rejectReady;
+  var ready = new Promise(function (resolve, reject) { resolveReady = resolve; rejectReady = reject; });
+  ready.catch(function () {});
+
+  worker.onmessage = function (event) {
+    var msg = event.data;
+    if (msg.type === "loaded") {
+      state.loaded = true;
+      $("data-size").textContent = msg.nTrain.toLocaleString("en") + " training and " +
+        msg.nDev.toLocaleString("en") + " dev digits";
+      reset();
+      enable(true);
+      resolveReady();
+    } else if (msg.type === "progress") {
+      progress(msg);
+    } else if (msg.type === "weights") {
+      weightRequests[msg.id](msg);
+      delete weightRequests[msg.id];
+    } else if (msg.type === "error") {
+      setStatus("The trainer stopped: " + msg.message);
+      root.classList.add("nnfs-failed");
+      rejectReady(new Error(msg.message));
+    }
+  };
+  worker.onerror = function (event) {
+    setStatus("The trainer could not start (" + (event.message || "worker error") + ").");
+    rejectReady(new Error(event.message || "worker error"));
+  };
+
+  function send(type, body) {
+    body = body || {};
+    body.type = type;
+    worker.postMessage(body);
+  }
+
+  // ---- what the worker reports -------------------------------------------------------------
+
+  function progress(msg) {
+    if (msg.reason === "reset") {
+      state.lossCurve = []; state.devCurve = []; state.rate = [];
+    }
+    state.lastReason = msg.reason;
+    state.steps = msg.steps; state.epoch = msg.epoch; state.examples = msg.examples; state.seconds = msg.seconds;
+    if (msg.losses.length) {                                   // one point per slice: its mean loss
+      var sum = 0;
+      for (var i = 0; i < msg.losses.length; i++) sum += msg.losses[i][1];
+      state.loss = sum / msg.losses.length;
+      addPoint(state.lossCurve, [msg.steps, state.loss]);
+    }
+    state.rate.push([msg.seconds, msg.examples]);
+    while (state.rate.length > 2 && msg.seconds - state.rate[0][0] > 1) state.rate.shift();  // about the last second
+    if (msg.devAccuracy !== undefined) {
+      state.devAccuracy = msg.devAccuracy;
+      state.confusion = msg.confusion;
+      state.W1 = msg.W1;
+      state.h = msg.W1.length / 784;
+      addPoint(state.devCurve, [msg.steps, msg.devAccuracy]);
+    }
+    if (msg.reason === "diverged") {
+      setPlaying(false);
+      setStatus("The loss became infinite or NaN: the learning rate is too large for these weights. Lower it and press Reset.");
+    } else if (msg.reason === "pause" || msg.reason === "step") {
+      setPlaying(false);
+    }
+    if (msg.reason !== "slice") paintNow(); else schedule();
+  }
+
+  /** Keep a curve under MAX_POINTS by merging neighbours, so drawing it stays cheap. */
+  var MAX_POINTS = 1200;
+  function addPoint(curve, point) {
+    curve.push(point);
+    if (curve.length <= MAX_POINTS) return;
+    for (var i = 0; 2 * i + 1 < curve.length; i++) {
+      var a = curve[2 * i], b = curve[2 * i + 1];
+      curve[i] = [b[0], (a[1] + b[1]) / 2];
+    }
+    curve.length = i;
+  }
+
+  // ---- drawing -------------------------------------------------------------------------------
+
+  var reducedMotion = window.matchMedia("(prefers-reduced-motion: reduce)");
+  var frame = null, lastPaint = 0, pendingTimer = null;
+
+  function schedule() {
+    if (frame !== null || pendingTimer !== null) return;
+    var wait = reducedMotion.matches ? 1000 - (performance.now() - lastPaint) : 0;
+    if (wait > 0) pendingTimer = setTimeout(function () { pendingTimer = null; schedule(); }, wait);
+    else frame = requestAnimationFrame(function () { frame = null; paint(); });
+  }
+
+  function paintNow() {
+    if (frame !== null) { cancelAnimationFrame(frame); frame = null; }
+    paint();
+  }
+
+  function fmt(x, digits) { return x === null || !isFinite(x) ? "–" : x.toFixed(digits); }
+  function percent(x) { return x === null ? "–" : (100 * x).toFixed(1) + "%"; }
+
+  function paint() {
+    lastPaint = performance.now();
+    state.paints += 1;
+    $("steps").textContent = state.steps.toLocaleString("en");
+    $("epoch").textContent = fmt(state.epoch, 2);
+    var r = state.rate, speed = null;
+    if (r.length >= 2 && r[r.length - 1][0] > r[0][0]) speed = (r[r.length - 1][1] - r[0][1]) / (r[r.length - 1][0] - r[0][0]);
+    $("speed").textContent = speed === null ? "–" : Math.round(speed).toLocaleString("en");
+    $("loss").textContent = fmt(state.loss, 3);
+    $("dev-accuracy").textContent = percent(state.devAccuracy);
+    $("seconds").textContent = fmt(state.seconds, 1) + " s";
+    drawCurve($("loss-chart"), state.lossCurve, null, "loss");
+    drawCurve($("dev-chart"), state.devCurve, [0, 1], "dev accuracy");
+    drawUnits();
+    drawConfusion();
+  }
+
+  function colour(name, fallback) {
+    return getComputedStyle(root).getPropertyValue(name).trim() || fallback;
+  }
+
+  /** A line chart of curve [[step, value]] on a canvas sized to its CSS box. */
+  function drawCurve(canvas, curve, yRange, what) {
+    var dpr = window.devicePixelRatio || 1, w = Math.max(1, canvas.clientWidth), h = Math.max(1, canvas.clientHeight);
+    if (canvas.width !== Math.round(w * dpr) || canvas.height !== Math.round(h * dpr)) {
+      canvas.width = Math.round(w * dpr); canvas.height = Math.round(h * dpr);
+    }
+    var ctx = canvas.getContext("2d");
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx.clearRect(0, 0, w, h);
+    var fg = colour("--md-default-fg-color", "#000"), light = colour("--md-default-fg-color--lighter", "#ccc");
+    var line = colour("--md-typeset-a-color", "#4051b5");
+    var left = 40, right = 8, top = 8, bottom = 20, pw = w - left - right, ph = h - top - bottom;
+    var lo = yRange ? yRange[0] : 0, hi = yRange ? yRange[1] : 0, xMax = 1;
+    for (var i = 0; i < curve.length; i++) {
+      if (!yRange && isFinite(curve[i][1])) hi = Math.max(hi, curve[i][1]);
+      xMax = Math.max(xMax, curve[i][0]);
+    }
+    if (!(hi > lo)) hi = lo + 1;
+    ctx.font = "11px sans-serif";
+    ctx.fillStyle = fg;
+    ctx.strokeStyle = light;
+    ctx.lineWidth = 1;
+    ctx.textBaseline = "middle";
+    ctx.textAlign = "right";
+    for (var t = 0; t <= 4; t++) {                             // 5 grid lines with their values
+      var v = lo + (hi - lo) * t / 4, y = top + ph * (1 - t / 4);
+      ctx.beginPath(); ctx.moveTo(left, y); ctx.lineTo(left + pw, y); ctx.stroke();
+      ctx.fillText(v.toFixed(yRange ? 2 : 1), left - 4, y);
+    }
+    ctx.textAlign = "left";
+    ctx.textBaseline = "alphabetic";
+    ctx.fillText("step 0", left, h - 4);
+    ctx.textAlign = "right";
+    ctx.fillText("step " + Math.round(xMax).toLocaleString("en"), left + pw, h - 4);
+    ctx.strokeStyle = line;
+    ctx.lineWidth = 2;
+    ctx.beginPath();
+    for (i = 0; i < curve.length; i++) {
+      var px = left + pw * curve[i][0] / xMax, py = top + ph * (1 - (Math.min(curve[i][1], hi) - lo) / (hi - lo));
+      if (i === 0) ctx.moveTo(px, py); else ctx.lineTo(px, py);
+    }
+    ctx.stroke();
+    var last = curve.length ? curve[curve.length - 1] : null;
+    canvas.setAttribute("aria-label", "Curve of the " + what + " by training step" +
+      (last ? ": " + last[1].toFixed(3) + " at step " + last[0].toLocaleString("en") : ", empty until training starts"));
+  }
+
+  var unitCanvases = [];
+  /** Each hidden unit's row of W1 as a 28 x 28 picture: orange positive, blue negative, white 0. */
+  function drawUnits() {
+    var list = $("units"), h = state.h, W1 = state.W1;
+    if (!W1) return;
+    if (unitCanvases.length !== h) {
+      list.textContent = "";
+      unitCanvases = [];
+      for (var i = 0; i < h; i++) {
+        var li = document.createElement("li");
+        li.className = "nnfs-unit";
+        li.innerHTML = '<canvas width="28" height="28" role="img" aria-label="Weights of hidden unit ' + (i + 1) +
+          ' as a 28 by 28 image"></canvas><span class="nnfs-unit-name">unit ' + (i + 1) + "</span>";
+        list.appendChild(li);
+        unitCanvases.push(li.firstChild);
+      }
+    }
+    for (i = 0; i < h; i++) {
+      var ctx = unitCanvases[i].getContext("2d"), img = ctx.createImageData(28, 28), scale = 0, k;
+      for (k = 0; k < 784; k++) scale = Math.max(scale, Math.abs(W1[i * 784 + k]));
+      for (k = 0; k < 784; k++) {
+        var t = scale ? W1[i * 784 + k] / scale : 0, a = Math.abs(t);
+        var rgb = t >= 0 ? [230, 97, 1] : [33, 102, 172];
+        for (var ch = 0; ch < 3; ch++) img.data[4 * k + ch] = Math.round(255 + a * (rgb[ch] - 255));
+        img.data[4 * k + 3] = 255;
+      }
+      ctx.putImageData(img, 0, 0);
+    }
+  }
+
+  var confusionCells = null;
+  /** The 10 x 10 confusion matrix of the dev set: row = true digit, column = predicted digit. */
+  function drawConfusion() {
+    var table = $("confusion"), C = state.confusion;
+    if (!confusionCells) {
+      var head = "<caption>Dev digits by true label (rows) and prediction (columns)</caption>" +
+                 '<thead><tr><th scope="col">true \\ predicted</th>';
+      for (var d = 0; d < 10; d++) head += '<th scope="col">' + d + "</th>";
+      var body = "</tr></thead><tbody>";
+      for (var y = 0; y < 10; y++) {
+        body += '<tr><th scope="row">' + y + "</th>";
+        for (d = 0; d < 10; d++) body += "<td" + (d === y ? ' class="nnfs-diagonal"' : "") + ">–</td>";
+        body += "</tr>";
+      }
+      table.innerHTML = head + body + "</tbody>";
+      confusionCells = table.querySelectorAll("td");
+    }
+    if (!C) return;
+    for (y = 0; y < 10; y++) {
+      var total = 0;
+      for (d = 0; d < 10; d++) total += C[y * 10 + d];
+      for (d = 0; d < 10; d++) {
+        var cell = confusionCells[y * 10 + d], n = C[y * 10 + d], share = total ? n / total : 0;
+        cell.textContent = String(n);
+        cell.style.setProperty("--share", share.toFixed(3));
+        cell.classList.toggle("nnfs-strong", share >= 0.5);
+      }
+    }
+  }
+
+  // ---- controls --------------------------------------------------------------------------------
+
+  var buttons = root.querySelectorAll("button, [data-nnfs=use-in-playground]");
+  function enable(on) {
+    for (var b = 0; b < buttons.length; b++) buttons[b].disabled = !on;
+    setPlaying(state.playing);
+  }
+
+  function setStatus(text) { $("status").textContent = text; }
+
+  function setPlaying(on) {
+    state.playing = on;
+    if (!state.loaded) return;
+    $("play").disabled = on;
+    $("pause").disabled = !on;
+    root.classList.toggle("nnfs-playing", on);
+  }
+
+  function reset() {
+    var config = readForm();
+    if (!config) return;
+    state.config = config;
+    state.devAccuracy = null; state.loss = null; state.W1 = null; state.confusion = null;
+    setPlaying(false);
+    send("reset", { config: config });
+    setStatus("A fresh network: " + config.hidden + " hidden units, " + (config.init === "he" ? "He" : "uniform") +
+              " initialisation, seed " + config.seed + ". Press Play.");
+  }
+
+  function play() {
+    if (!state.loaded || state.playing) return;
+    var config = readForm();
+    if (!config) return;
+    if (config.hidden !== state.config.hidden || config.init !== state.config.init || config.seed !== state.config.seed) reset();
+    applyLive(config);
+    setPlaying(true);
+    send("play");
+    setStatus("Training " + describe(state.config) + ".");
+  }
+
+  function pause() {
+    if (!state.playing) return;
+    send("pause");
+    setPlaying(false);
+    setStatus("Paused after " + state.steps.toLocaleString("en") + " steps. Play goes on from here; Reset starts again.");
+  }
+
+  function step() {
+    if (!state.loaded) return;
+    var config = readForm();
+    if (!config) return;
+    applyLive(config);
+    send("step");
+    setStatus("One step of " + describe(state.config) + ".");
+  }
+
+  function applyLive(config) {
+    state.config.trainer = config.trainer;
+    state.config.learningRate = config.learningRate;
+    state.config.batchSize = config.batchSize;
+    send("config", { config: state.config });
+  }
+
+  function describe(config) {
+    return (config.trainer === "gd" ? "full-batch gradient descent" : "mini-batch SGD, batches of " + config.batchSize) +
+           ", learning rate " + config.learningRate;
+  }
+
+  $("play").addEventListener("click", play);
+  $("pause").addEventListener("click", pause);
+  $("step").addEventListener("click", step);
+  $("reset").addEventListener("click", reset);
+  $("settings").addEventListener("submit", function (event) { event.preventDefault(); play(); });
+  $("settings").addEventListener("change", function (event) {
+    var key = null;
+    for (var k in FIELDS) if (FIELDS[k][0] === event.target.dataset.nnfs) key = k;
+    if (!key || !state.loaded) return;
+    var config = readForm();
+    if (!config) return;
+    if (LIVE[key]) { applyLive(config); setStatus("From the next step on: " + describe(state.config) + "."); }
+    else reset();
+  });
+
+  document.addEventListener("visibilitychange", function () {
+    if (document.hidden && state.playing) {
+      state.hiddenPaused = true;
+      pause();
+      setStatus("Paused while the tab is hidden; it goes on when you come back.");
+    } else if (!document.hidden && state.hiddenPaused) {
+      state.hiddenPaused = false;
+      play();
+    }
+  });
+
+  // ---- the trained weights: download, or send to the playground ---------------------------------
+
+  function weights() {
+    return new Promise(function (resolve) {
+      var id = nextRequest++;
+      weightRequests[id] = resolve;
+      send("weights", { id: id });
+    });
+  }
+
+  /** The network as generated/model.json has it (format nnfs-mlp/1): W rows as lists. */
+  function modelDocument() {
+    return weights().then(function (w) {
+      var rows = function (flat, n, width) {
+        var out = [];
+        for (var i = 0; i < n; i++) out.push(flat.slice(i * width, (i + 1) * width));
+        return out;
+      };
+      return { format: "nnfs-mlp/1", layers: [784, w.h, 10], W1: rows(w.W1, w.h, 784), b1: w.b1,
+               W2: rows(w.W2, 10, w.h), b2: w.b2,
+               metadata: { source: "trained in the browser on the Train it yourself page", steps: w.steps,
+                           dev_accuracy: state.devAccuracy, config: state.config } };
+    });
+  }
+
+  $("download").addEventListener("click", function () {
+    modelDocument().then(function (doc) {
+      var url = URL.createObjectURL(new Blob([JSON.stringify(doc)], { type: "application/json" }));
+      var a = document.createElement("a");
+      a.href = url;
+      a.download = "nnfs-trained-model.json";
+      document.body.appendChild(a);
+      a.click();
+      a.remove();
+      setTimeout(function () { URL.revokeObjectURL(url); }, 1000);
+    });
+  });
+
+  $("use-in-playground").addEventListener("click", function () {
+    pause();
+    modelDocument().then(function (doc) {
+      try {
+        localStorage.setItem("nnfs-trained-model", JSON.stringify(doc));
+      } catch (err) {
+        setStatus("Your browser refused to store the weights (" + err.message + "); download them instead.");
+        return;
+      }
+      location.href = new URL(root.dataset.playground + "?model=trained", document.baseURI).href;
+    });
+  });
+
+  // ---- start -------------------------------------------------------------------------------------
+
+  readURL();
+  enable(false);
+  paint();
+  setStatus("Loading the training digits…");
+  send("load", { url: new URL(root.dataset.digits, document.baseURI).href });
+
+  window.nnfsTrain = {
+    ready: ready,
+    state: function () {
+      return { loaded: state.loaded, playing: state.playing, steps: state.steps, epoch: state.epoch,
+               examples: state.examples, seconds: state.seconds, devAccuracy: state.devAccuracy, loss: state.loss,
+               config: Object.assign({}, state.config), confusion: state.confusion ? Array.from(state.confusion) : null,
+               lossPoints: state.lossCurve.length, devPoints: state.devCurve.length, reducedMotion: reducedMotion.matches,
+               lastReason: state.lastReason, paints: state.paints };
+    },
+    weights: weights,
+    modelDocument: modelDocument,
+    play: play, pause: pause, step: step, reset: reset,
+  };
+})();
