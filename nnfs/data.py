@@ -668,6 +668,9 @@ def load_mnist_part(part, cache_dir=None, download=True, mirrors=MIRRORS, timeou
     """
     if part not in MNIST_PARTS:
         raise ValueError(f"MNIST part must be 'train' or 'test', got {part!r}")
+    override = mnist_mirror_override() if files is MNIST_FILES and mirrors is MIRRORS else None
+    if override is not None:  # explicit and test-only: both environment variables are set
+        return _load_from_test_mirror(override, part, cache_dir, download, timeout)
     images, labels = MNIST_PARTS[part]
     directory = resolve_cache_dir(cache_dir)
     paths = _mnist_paths((images, labels), directory, files=files, download=download, mirrors=mirrors, timeout=timeout)
@@ -680,6 +683,82 @@ def load_mnist_part(part, cache_dir=None, download=True, mirrors=MIRRORS, timeou
             f"{paths[images]}: holds {Y.size:,} digits, but the MNIST {part} set has {expected:,}; "
             f"this cached copy is incomplete or not MNIST (delete it to download a fresh one)"
         )
+    return X, Y
+
+
+# ----------------------------------------------------------------------------
+# A test-only stand-in for the MNIST download: explicit, and verified as strictly
+# ----------------------------------------------------------------------------
+
+MIRROR_ENV = "NNFS_MNIST_MIRROR"      # a base URL serving MNIST-format .gz files (tests, benchmarks)
+MANIFEST_ENV = "NNFS_MNIST_MANIFEST"  # a JSON file: {"files": {name: {"md5", "size", "count"}}}
+
+
+@dataclass(frozen=True)
+class MirrorOverride:
+    """MNIST-format files from ``url``, checked against ``manifest``: never MNIST's own checksums.
+
+    Only used when both NNFS_MNIST_MIRROR and NNFS_MNIST_MANIFEST are set. The files
+    land in their own cache folder, named after the manifest's digest, so they never
+    mix with (or pass for) the canonical files; every copy, cached or new, must match
+    the manifest's md5 and size, and its IDX header the manifest's count.
+    """
+
+    url: str
+    manifest: Path
+    files: dict  # name -> (md5, size, count)
+    digest: str  # sha256 of the manifest's bytes
+
+    def directory(self, cache_dir=None):
+        return resolve_cache_dir(cache_dir) / f"test-mirror-{self.digest[:16]}"
+
+    def describe(self):
+        return f"MNIST-format files from the test mirror {self.url} (manifest {self.manifest.name})"
+
+
+def mnist_mirror_override():
+    """The MirrorOverride that NNFS_MNIST_MIRROR and NNFS_MNIST_MANIFEST name, or None if neither is set."""
+    url, manifest = os.environ.get(MIRROR_ENV, ""), os.environ.get(MANIFEST_ENV, "")
+    if not url and not manifest:
+        return None
+    if not (url and manifest):
+        missing = MANIFEST_ENV if url else MIRROR_ENV
+        raise ValueError(f"{missing} is not set: a test mirror needs both {MIRROR_ENV} and {MANIFEST_ENV}")
+    import json  # here: only an explicit override reads a manifest
+
+    path = _require_file(manifest, "MNIST manifest")
+    raw = path.read_bytes()
+    try:
+        entries = json.loads(raw)["files"]
+        files = {name: (str(e["md5"]), int(e["size"]), int(e["count"])) for name, e in entries.items()}
+    except (ValueError, KeyError, TypeError) as e:
+        raise ValueError(f"{path}: not a manifest of the form "
+                         f'{{"files": {{name: {{"md5", "size", "count"}}}}}} ({type(e).__name__}: {e})') from None
+    missing = [name for name in MNIST_FILES if name not in files]
+    if missing:
+        raise ValueError(f"{path}: no entry for {', '.join(missing)}")
+    return MirrorOverride(url, path, files, hashlib.sha256(raw).hexdigest())
+
+
+def _load_from_test_mirror(mirror, part, cache_dir, download, timeout):
+    """load_mnist_part from a MirrorOverride: md5, size and count checked for every file, cached or not."""
+    directory = mirror.directory(cache_dir)
+    paths = {}
+    for name in MNIST_PARTS[part]:
+        md5, size, _ = mirror.files[name]
+        path = directory / name
+        if not path.is_file() and not download:
+            raise FileNotFoundError(f"MNIST file {name} not found in {directory} and download=False")
+        if not path.is_file():
+            fetch_file(name, directory, md5=md5, size=size, mirrors=(mirror.url,), timeout=timeout)
+        elif path.stat().st_size != size or _file_hash(path, "md5") != md5:
+            raise ValueError(f"{path}: does not match {mirror.manifest} (md5 {md5}, size {size}); delete it")
+        paths[name] = path
+    images, labels = MNIST_PARTS[part]
+    X, Y = _load_pair(paths[images], paths[labels])
+    count = mirror.files[images][2]
+    if Y.size != count or mirror.files[labels][2] != count:
+        raise ValueError(f"{paths[images]}: {Y.size} digits, but {mirror.manifest} says {count}")
     return X, Y
 
 
@@ -733,6 +812,10 @@ def load_dataset(spec, cache_dir=None, download=True, *, purpose="training"):
         )
     if spec == "mnist":
         X, Y = load_mnist_part("train", cache_dir=cache_dir, download=download)
+        mirror = mnist_mirror_override()
+        if mirror is not None:  # say so: these are not the canonical, md5-verified files
+            return Dataset(X, Y, "mnist", f"mnist-test-mirror:{mirror.digest}",
+                           f"{mirror.describe()}, in place of the MNIST training set ({Y.size:,} digits)")
         directory = resolve_cache_dir(cache_dir)
         digests = "+".join(_file_hash(_cached_copy(directory, name), "md5") for name in MNIST_PARTS["train"])
         return Dataset(X, Y, "mnist", f"mnist:{digests}", f"the MNIST training set ({Y.size:,} digits)")
