@@ -241,7 +241,7 @@ def _delimiter_hint(text):
         return ""
     for sep, name in ((";", "';'"), ("\t", "tabs"), ("|", "'|'"), (" ", "spaces")):
         if line.count(sep) >= 10:
-            return f"; the fields seem to be separated by {name}, but nnfs reads comma-separated files"
+            return f"; fields seem separated by {name}, not commas"
     return ""
 
 
@@ -251,7 +251,7 @@ def _check_header(path, header):
         return True
     if header == TEST_HEADER:
         return False
-    expected = "'label,pixel0,...,pixel783' (train, 785 fields) or 'pixel0,...,pixel783' (test, 784 fields)"
+    expected = "'label,pixel0,...,pixel783' (train, 785 fields) or 'pixel0,...,pixel783' (test, 784)"
     labelled = header[:1] == ["label"] or len(header) == len(TRAIN_HEADER)
     reference = TRAIN_HEADER if labelled else TEST_HEADER
     if len(header) != len(reference):
