@@ -364,9 +364,9 @@ def test_peak_rss_of_bombs(case, tmp_path):
         head = (2051).to_bytes(4, "big") + (10).to_bytes(4, "big") + (28).to_bytes(4, "big") * 2
         paths = [tmp_path / "images.gz"]
         paths[0].write_bytes(gzip_members(head, bytes(16 << 20), 64))
-    elif case == "csv bomb":  # 8 GiB of rows
+    elif case == "csv bomb":  # 4 GiB of rows
         paths = [tmp_path / "train.csv.gz"]
-        paths[0].write_bytes(gzip_members(header, (b"0," * 784 + b"0\n") * 10_000, 512))
+        paths[0].write_bytes(gzip_members(header, (b"0," * 784 + b"0\n") * 10_000, 256))
     elif case == "biggest csv":  # 70,000 rows of zeros: the largest CSV accepted
         paths = [tmp_path / "train.csv.gz"]
         paths[0].write_bytes(gzip_members(header, (b"0," * 784 + b"0\n") * 10_000, 7))
