@@ -46,3 +46,11 @@ def pytest_report_header(config):
     seed = getattr(config, "nnfs_hypothesis_seed", None)
     if seed is not None:
         return f"hypothesis seed: {seed} (reproduce a fuzz failure with --hypothesis-seed={seed})"
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    """The seed again at the end, where -q output and CI logs show it."""
+    seed = getattr(config, "nnfs_hypothesis_seed", None)
+    reports = terminalreporter.stats.get("passed", []) + terminalreporter.stats.get("failed", [])
+    if seed is not None and any("test_fuzz.py" in report.nodeid for report in reports):
+        terminalreporter.write_line(f"hypothesis seed: {seed} (reproduce with --hypothesis-seed={seed})")
