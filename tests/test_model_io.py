@@ -427,3 +427,21 @@ def test_model_metadata_records_the_split():
     metadata = model_io.model_metadata(TrainConfig(), dataset, 40, 10, 0.5, split_seed=3)
     assert metadata["split"] == {"dataset": "csv:abc", "seed": 3, "dev_size": 10, "n_examples": 50}
     assert "split" not in model_io.model_metadata(TrainConfig(), dataset, 40, 10, 0.5)
+
+
+@pytest.mark.parametrize("header", [
+    "{'descr': '<f8', 'fortran_order': False, 'shape': (10, 784",  # tokenize.TokenError (found by fuzzing)
+    "{'descr': '<f8', 'fortran_order': False, 'shape': (10, 784), 'x': __import__('os')}",
+    "[" * 500,
+    "not a dict at all",
+], ids=["unclosed", "a call", "deep", "not a dict"])
+def test_unparsable_npy_header_is_a_value_error(tmp_path, header):
+    import zipfile
+
+    text = header.encode()
+    text += b" " * (63 - (10 + len(text)) % 64) + b"\n"
+    path = tmp_path / "bad.npz"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("W1.npy", b"\x93NUMPY\x01\x00" + len(text).to_bytes(2, "little") + text)
+    with pytest.raises(ValueError, match=err_match(path, "'W1'", "corrupt")):
+        load_model(path)
