@@ -207,10 +207,10 @@ def load_sample():
 # ----------------------------------------------------------------------------
 
 def _split_header(path, data):
-    """(header fields, body bytes) of a CSV's bytes; ValueError if empty, not text, or line 1 is bad."""
+    """(header fields, data, start of line 2) of a CSV's bytes; ValueError if empty, not text, or line 1 is bad."""
     if data.startswith(b"\xef\xbb\xbf"):  # a UTF-8 byte-order mark
         data = data[3:]
-    if not data.strip():
+    if data.isspace() or not data:
         raise ValueError(f"{path}: file is empty")
     end = data.find(b"\n")
     end = len(data) if end < 0 else end
@@ -229,7 +229,7 @@ def _split_header(path, data):
         header = [field.strip() for field in next(csv.reader([first]))]
     except csv.Error as e:
         raise ValueError(f"{path}: line 1 (header) is not valid CSV ({e})") from None
-    return header, data[end + 1:]
+    return header, data, end + 1
 
 
 def _delimiter_hint(text):
@@ -241,7 +241,7 @@ def _delimiter_hint(text):
         return ""
     for sep, name in ((";", "';'"), ("\t", "tabs"), ("|", "'|'"), (" ", "spaces")):
         if line.count(sep) >= 10:
-            return f"; the fields seem to be separated by {name}, but nnfs reads comma-separated files"
+            return f"; fields seem separated by {name}, not commas"
     return ""
 
 
@@ -251,7 +251,7 @@ def _check_header(path, header):
         return True
     if header == TEST_HEADER:
         return False
-    expected = "'label,pixel0,...,pixel783' (train, 785 fields) or 'pixel0,...,pixel783' (test, 784 fields)"
+    expected = "'label,pixel0,...,pixel783' (train, 785 fields) or 'pixel0,...,pixel783' (test, 784)"
     labelled = header[:1] == ["label"] or len(header) == len(TRAIN_HEADER)
     reference = TRAIN_HEADER if labelled else TEST_HEADER
     if len(header) != len(reference):
@@ -267,9 +267,9 @@ def _check_header(path, header):
     )
 
 
-def _lines(body):
-    """(line number, start, end) of each non-blank line of the body (line 1 is the header)."""
-    pos, line_no, size = 0, 1, len(body)
+def _lines(body, pos):
+    """(line number, start, end) of each non-blank line of ``body`` from ``pos``, the start of line 2."""
+    line_no, size = 1, len(body)
     while pos < size:
         end = body.find(b"\n", pos)
         end = size if end < 0 else end
@@ -284,14 +284,20 @@ def _too_many_rows(path):
     return ValueError(f"{path}: more than {MAX_EXAMPLES:,} data rows; the limit is {MAX_EXAMPLES:,} (all of MNIST)")
 
 
-def _count_rows(path, body, columns):
-    """Rows of a plain body (digits, commas and newlines only): check each row's field count and length."""
+def _count_rows(path, body, pos, columns):
+    """Data rows of a plain body, checking each row's field count and length; None if not plain.
+
+    Plain: digits, commas and line ends only, so that pandas and the csv module read it alike.
+    """
     n, rows = len(columns), 0
-    for line_no, start, stop in _lines(body):
+    for line_no, start, stop in _lines(body, pos):
         rows += 1
         if stop - start > MAX_CSV_LINE:
             raise ValueError(f"{path}: row {rows} (line {line_no}) is longer than {MAX_CSV_LINE:,} characters")
-        fields = body.count(b",", start, stop) + 1  # exact: a plain body has no quotes
+        line = body[start:stop]
+        if line.translate(None, _PLAIN):
+            return None
+        fields = line.count(b",") + 1  # exact: a plain line has no quotes
         if fields != n:
             raise ValueError(
                 f"{path}: row {rows} (line {line_no}) has {fields:,} fields, expected {n} ({columns[0]},...,{columns[-1]})"
@@ -322,12 +328,12 @@ def _cell_value(cell, name, where):
     return int(value)
 
 
-def _parse_rows(path, body, columns):
-    """Parse any body line by line with the csv module: (m, n) int16, or ValueError for the first bad cell."""
+def _parse_rows(path, body, pos, columns):
+    """Parse any body line by line with the csv module: (m, n) uint8, or ValueError for the first bad cell."""
     n = len(columns)
-    table = np.empty((min(body.count(b"\n") + 1, MAX_EXAMPLES + 1), n), dtype=np.int16)
+    table = np.empty((min(body.count(b"\n", pos) + 1, MAX_EXAMPLES + 1), n), dtype=np.uint8)  # values checked first
     rows = 0
-    for line_no, start, stop in _lines(body):
+    for line_no, start, stop in _lines(body, pos):
         rows += 1
         where = f"{path}: row {rows} (line {line_no})"
         if stop - start > MAX_CSV_LINE:
@@ -347,14 +353,48 @@ def _parse_rows(path, body, columns):
     return table[:rows]
 
 
-def _check_range(path, values, columns, limit, what):
-    """ValueError naming the first (row, column) of ``values`` (m, k) outside 0..limit."""
+def _check_range(path, values, columns, limit, what, first_row=0):
+    """ValueError naming the first (row, column) of ``values`` (m, k) outside 0..limit.
+
+    ``values`` are the rows from data row ``first_row`` (0-based) on.
+    """
     bad = (values < 0) | (values > limit)
     if bad.any():
         r, c = np.argwhere(bad)[0]  # row-major: the first bad cell in file order
         raise ValueError(
-            f"{path}: row {r + 1}, column {columns[c]}: {what} {values[r, c]} is outside 0..{limit}"
+            f"{path}: row {first_row + r + 1}, column {columns[c]}: {what} {values[r, c]} is outside 0..{limit}"
         )
+
+
+def _parse_plain(path, body, columns, rows):
+    """(X (784, m), Y (m,) or None) of a plain body whose rows are counted and checked; None if pandas balks.
+
+    pandas parses chunk by chunk straight into X, so memory holds the text, X and one chunk.
+    """
+    offset = 1 if columns[0] == "label" else 0
+    X = np.empty((N_PIXELS, rows), dtype=np.float32)  # (784, m)
+    Y = np.empty(rows, dtype=np.int64) if offset else None  # (m,)
+    start = 0
+    try:
+        # int16 holds every valid value; pandas only converts, the structure is already checked
+        # BytesIO shares the bytes (no copy); header=0: line 1, already checked
+        for chunk in pd.read_csv(io.BytesIO(body), header=0, dtype=np.int16, na_filter=False,
+                                 engine="c", chunksize=8192):
+            table = chunk.to_numpy()  # (k, 785) or (k, 784)
+            k = table.shape[0]
+            if table.shape[1] != len(columns) or start + k > rows:
+                return None
+            if offset:
+                _check_range(path, table[:, :1], columns[:1], 9, "label", start)
+                Y[start:start + k] = table[:, 0]
+            _check_range(path, table[:, offset:], columns[offset:], 255, "pixel value", start)
+            np.divide(table[:, offset:].T, np.float32(255), out=X[:, start:start + k])  # 255 -> exactly 1.0
+            start += k
+    except (ValueError, TypeError, OverflowError, pd.errors.ParserError) as e:
+        if str(e).startswith(str(path)):  # our own range error
+            raise
+        return None  # an empty cell or a huge number: the slow path names it
+    return (X, Y) if start == rows else None
 
 
 _PLAIN = b"0123456789,\r\n"  # a body made only of these parses the same in pandas and in csv
@@ -371,31 +411,22 @@ def load_csv(path):
     """
     path = _require_file(path, "CSV")
     data, _note = _read_bounded(path, MAX_CSV_BYTES, "a CSV")
-    header, body = _split_header(path, data)
-    del data
+    header, data, pos = _split_header(path, data)  # data[pos:] is the body
     has_labels = _check_header(path, header)
     columns = TRAIN_HEADER if has_labels else TEST_HEADER
-    table = None
-    if not body.translate(None, _PLAIN):  # fast path: plain digits, rows checked by counting commas
-        rows = _count_rows(path, body, columns)
-        if rows:
-            try:
-                # int16 holds every valid value; pandas only converts, the structure is already checked
-                table = pd.read_csv(io.BytesIO(body), header=None, dtype=np.int16, na_filter=False,
-                                    engine="c").to_numpy()  # (m, 785) or (m, 784)
-            except (ValueError, TypeError, OverflowError, pd.errors.ParserError):
-                table = None  # an empty cell or a huge number: the slow path names it
-            if table is not None and table.shape != (rows, len(columns)):
-                table = None
-    if table is None:
-        table = _parse_rows(path, body, columns)  # (m, n), or the first bad row and column
+    rows = _count_rows(path, data, pos, columns)  # fast path: plain digits, rows checked by counting commas
+    if rows == 0:
+        raise ValueError(f"{path}: has a header but no data rows")
+    if rows is not None:
+        parsed = _parse_plain(path, data, columns, rows)
+        if parsed is not None:
+            return parsed
+    table = _parse_rows(path, data, pos, columns)  # (m, n) uint8 in range, or the first bad row and column
+    del data
     if table.shape[0] == 0:
         raise ValueError(f"{path}: has a header but no data rows")
     offset = 1 if has_labels else 0
-    if has_labels:
-        _check_range(path, table[:, :1], columns[:1], 9, "label")
-    _check_range(path, table[:, offset:], columns[offset:], 255, "pixel value")
-    X = _scale(table[:, offset:].astype(np.uint8))  # (784, m)
+    X = _scale(table[:, offset:])  # (784, m)
     Y = table[:, 0].astype(np.int64) if has_labels else None  # (m,)
     return X, Y
 

@@ -183,10 +183,12 @@ def load_png(path):
                 gray, notes = _to_gray(img)
     except UnidentifiedImageError:
         raise ValueError(f"{path}: not an image file Pillow can read") from None
+    except Image.DecompressionBombError as err:  # Pillow's own check, in open, far above ours
+        raise ValueError(f"{path}: image is too large ({str(err)[:80]}); the limit is {MAX_PIXELS:,} pixels") from None
     except ValueError as err:
         message = str(err)
         raise ValueError(message if message.startswith(str(path)) else f"{path}: cannot read image: {message[:120]}") from None
-    except (Image.DecompressionBombError, OSError, SyntaxError, EOFError, struct.error, TypeError, IndexError,
+    except (OSError, SyntaxError, EOFError, struct.error, TypeError, IndexError,
             KeyError, ZeroDivisionError) as err:  # Pillow's decoders on a truncated or corrupt file
         raise ValueError(f"{path}: cannot read image: {type(err).__name__}: {str(err)[:120]}") from None
     if gray.ndim != 2 or gray.size == 0:

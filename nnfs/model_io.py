@@ -23,6 +23,7 @@ two helpers, so a page that wants runnable code stacks
 # --8<-- [start:imports]
 import json
 import math
+import tokenize
 import zipfile
 import zlib
 from pathlib import Path
@@ -159,7 +160,7 @@ def _read_member(archive, name, path):
             if read_header is None:
                 raise ValueError(f"unsupported .npy format version {version}")
             shape, fortran, dtype = read_header(f)
-        except (ValueError, EOFError, TypeError, SyntaxError) as err:
+        except (ValueError, EOFError, TypeError, SyntaxError, tokenize.TokenError, RecursionError) as err:
             raise ValueError(f"{path}: array {name!r} is corrupt: {_short(err)}") from None
         if dtype.hasobject:
             raise ValueError(f"{path}: array {name!r} holds pickled Python objects; refused")

@@ -477,12 +477,13 @@ def test_ctrl_c_while_importing_is_one_line(tmp_path, module):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("delay", [0.05, 0.15, 0.3, 0.6, 1.0])
+@pytest.mark.parametrize("delay", [0.05, 0.15, 0.3, 0.6, 1.0, 2.0])
 def test_real_sigint_at_start_up(tmp_path, delay):
-    """A real SIGINT at several moments of `python -m nnfs train`: never a traceback.
+    """A real SIGINT at several moments of `python -m nnfs train`: never a traceback from nnfs.
 
-    The first moments fall in the interpreter's own start-up, before nnfs runs at all;
-    there Python itself exits on SIGINT (status -2 or 130 with its own short message).
+    The earliest moments can fall in the interpreter's own start-up (importing `site`),
+    before any nnfs code runs; Python itself then prints a traceback of its own frames.
+    Once nnfs runs, a Ctrl-C is exactly one line, exit 130.
     """
     import signal
     import time
@@ -496,5 +497,9 @@ def test_real_sigint_at_start_up(tmp_path, delay):
     _out, err = process.communicate(timeout=120)
     if process.returncode == 0:
         return  # it finished before the signal
-    assert "Traceback" not in err, err
-    assert process.returncode in (130, -signal.SIGINT)
+    if process.returncode == -signal.SIGINT and not err:
+        return  # so early that Python had not installed its own handler yet
+    if "Traceback" in err:  # only the interpreter's start-up, never a frame of the nnfs package
+        assert "init_import_site" in err and f"{os.sep}nnfs{os.sep}" not in err, err
+        return
+    assert (process.returncode, err) == (130, "nnfs: interrupted\n")

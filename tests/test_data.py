@@ -4,6 +4,7 @@ import dataclasses
 import gzip
 import hashlib
 import importlib.metadata
+import os
 import re
 import time
 
@@ -591,3 +592,146 @@ def test_truncated_gzip_csv_is_a_clear_error(tmp_path):
     path.write_bytes(data[: len(data) // 2])
     with pytest.raises(ValueError, match=r"train\.csv\.gz: corrupt or truncated gzip data"):
         load_csv(path)
+
+
+# ----------------------------------------------------------------------------
+# Hardening (issue 13): exact field counts, bounded reads, zero examples
+# ----------------------------------------------------------------------------
+
+def write_lines(path, lines, header=",".join(["label", *PIXELS])):
+    """A CSV from whole lines of text, written as given."""
+    path.write_text("\n".join([header, *lines]) + "\n")
+    return path
+
+
+def zero_line(label="0"):
+    return ",".join(zero_row(label))
+
+
+@pytest.mark.parametrize("where", ["leading", "trailing"])
+def test_csv_every_row_with_one_extra_value_is_refused(tmp_path, where):
+    """pandas with index_col=False silently drops a trailing field; the strict reader does not."""
+    rows = [zero_line(str(d)) for d in range(4)]
+    rows = [("5," + r) if where == "leading" else (r + ",5") for r in rows]
+    path = write_lines(tmp_path / "train.csv", rows)
+    with pytest.raises(ValueError, match=re.escape(str(path)) + r": row 1 \(line 2\) has 786 fields, expected 785"):
+        load_csv(path)
+
+
+def test_csv_row_of_three_million_fields_is_refused(tmp_path):
+    path = write_lines(tmp_path / "train.csv", [zero_line(), ",".join(["0"] * 3_000_000)])
+    with pytest.raises(ValueError, match=re.escape(str(path)) + r": row 2 \(line 3\) is longer than 16,384 characters"):
+        load_csv(path)
+
+
+@pytest.mark.parametrize("cell", ["9" * 200_000, "x" * 200_000, '"' + "1" * 200_000 + '"'])
+def test_csv_huge_cell_is_a_value_error_not_csv_error(tmp_path, cell):
+    row = zero_line().split(",")
+    row[3] = cell
+    path = write_lines(tmp_path / "train.csv", [zero_line(), ",".join(row)])
+    with pytest.raises(ValueError, match=re.escape(str(path)) + r": row 2 \(line 3\) is longer"):
+        load_csv(path)
+
+
+def test_csv_header_line_without_commas_is_bounded(tmp_path):
+    path = tmp_path / "train.csv"
+    path.write_bytes(b"x" * 100_000)
+    with pytest.raises(ValueError, match=re.escape(str(path)) + r": line 1 \(header\) is longer than 16,384"):
+        load_csv(path)
+
+
+def test_csv_underscore_digits_name_row_and_column(tmp_path):
+    row = zero_line().split(",")
+    row[6] = "1_0"  # int("1_0") is 10 in Python; not a number in a CSV
+    path = write_lines(tmp_path / "train.csv", [zero_line(), ",".join(row)])
+    with pytest.raises(ValueError, match=re.escape(str(path)) + r": row 2 \(line 3\), column pixel5: non-numeric value '1_0'"):
+        load_csv(path)
+
+
+def test_csv_semicolons_are_named_and_the_header_not_echoed(tmp_path):
+    path = write_lines(tmp_path / "train.csv", [zero_line().replace(",", ";")],
+                      header=";".join(["label", *PIXELS]))
+    with pytest.raises(ValueError) as info:
+        load_csv(path)
+    message = str(info.value)
+    assert "separated by ';'" in message and "pixel783" not in message.split("expected")[0]
+    assert len(message) - len(str(path)) < 250
+
+
+def test_csv_quoted_and_spaced_cells_read_the_same(tmp_path, digits):
+    """Cells that are not plain digits go through the csv module, which agrees with the fast path."""
+    pixels, Y = digits
+    plain = [",".join(map(str, [y, *p])) for y, p in zip(Y, pixels)]
+    cell = ["{}", '"{}"', " {} "]  # plain, quoted, spaced
+    fancy = [",".join(cell[i % 3].format(v) for i, v in enumerate([y, *p])) for y, p in zip(Y, pixels)]
+    X1, Y1 = load_csv(write_lines(tmp_path / "plain.csv", plain))
+    X2, Y2 = load_csv(write_lines(tmp_path / "fancy.csv", fancy))
+    np.testing.assert_array_equal(X1, X2)
+    np.testing.assert_array_equal(Y1, Y2)
+
+
+def test_csv_row_limit(tmp_path, monkeypatch):
+    monkeypatch.setattr(data, "MAX_EXAMPLES", 3)
+    path = write_lines(tmp_path / "train.csv", [zero_line()] * 4)
+    with pytest.raises(ValueError, match=re.escape(str(path)) + ": more than 3 data rows"):
+        load_csv(path)
+    assert load_csv(write_lines(tmp_path / "ok.csv", [zero_line()] * 3))[0].shape == (784, 3)
+
+
+def test_csv_gzip_bomb_stops_at_the_byte_limit(tmp_path, monkeypatch):
+    monkeypatch.setattr(data, "MAX_CSV_BYTES", 1 << 20)
+    path = tmp_path / "train.csv.gz"
+    header = ",".join(["label", *PIXELS]).encode() + b"\n"
+    path.write_bytes(gzip.compress(header) + gzip.compress((zero_line() + "\n").encode() * 5000) * 4)
+    with pytest.raises(ValueError, match=re.escape(str(path)) + r": more than 1,048,576 bytes after gunzip"):
+        load_csv(path)
+
+
+def test_idx_with_zero_images_is_an_error(tmp_path):
+    images, labels = tmp_path / "images.idx", tmp_path / "labels.idx"
+    write_idx(images, np.zeros((0, 28, 28), np.uint8))
+    write_idx(labels, np.zeros(0, np.uint8))
+    with pytest.raises(ValueError, match=re.escape(str(images)) + ": header says 0 images"):
+        load_idx(images, labels)
+
+
+def test_idx_header_over_the_limit_reads_nothing_more(tmp_path):
+    path = tmp_path / "images.idx"
+    path.write_bytes((2051).to_bytes(4, "big") + (10 ** 9).to_bytes(4, "big") + (28).to_bytes(4, "big") * 2)
+    with pytest.raises(ValueError, match=re.escape(str(path)) + r": header says 1,000,000,000 images; the limit is 70,000"):
+        load_idx(path)
+
+
+def test_idx_gzip_bomb_stops_after_the_declared_size(tmp_path):
+    """10 images declared, 64 MiB of zeros after them: rejected having read one byte past the end."""
+    import tracemalloc
+
+    path = tmp_path / "images.gz"
+    head = (2051).to_bytes(4, "big") + (10).to_bytes(4, "big") + (28).to_bytes(4, "big") * 2
+    path.write_bytes(gzip.compress(head) + gzip.compress(bytes(16 << 20)) * 4)
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match=re.escape(str(path)) + ": has trailing bytes: header says 10 images"):
+            load_idx(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 << 20  # a few chunks, not the 64 MiB
+
+
+@pytest.mark.parametrize("kind", ["directory", "fifo"])
+def test_readers_refuse_directories_and_fifos(tmp_path, kind):
+    path = tmp_path / "thing"
+    path.mkdir() if kind == "directory" else os.mkfifo(path)
+    expected = "is a directory" if kind == "directory" else "is not a regular file"
+    for reader in (load_csv, load_idx):
+        with pytest.raises(ValueError, match=re.escape(str(path)) + ": " + expected):
+            reader(path)
+
+
+def test_test_csv_for_evaluation_says_labels_are_needed(tmp_path):
+    path = write_lines(tmp_path / "test.csv", [",".join(["0"] * 784)], header=",".join(PIXELS))
+    with pytest.raises(ValueError, match="evaluation needs labels"):
+        load_dataset(str(path), purpose="evaluation")
+    with pytest.raises(ValueError, match="training needs labels"):
+        load_dataset(str(path))

@@ -173,3 +173,58 @@ def test_blank_png_says_no_ink(tmp_path):
     Image.new("L", (64, 64), 255).save(path)
     with pytest.raises(ValueError, match=r"blank\.png: no ink"):
         load_png(path)
+
+
+# --- hardening (issue 13): blank images of any size, a pixel cap before decoding -----------
+
+@pytest.mark.parametrize("size", [28, 50, 7])
+@pytest.mark.parametrize("level", [0, 128, 255])
+def test_blank_image_of_any_size_has_no_ink(tmp_path, size, level):
+    path = tmp_path / "blank.png"
+    Image.new("L", (size, size), level).save(path)
+    with pytest.raises(ValueError, match=f"{path}: no ink: the {size}x{size} image is blank"):
+        load_png(path)
+
+
+def test_faint_28x28_image_is_blank_but_a_digit_is_not(tmp_path):
+    faint = np.zeros((28, 28), np.uint8)
+    faint[10:18, 12:15] = 20  # 20 / 255 = 0.08: below INK_THRESHOLD
+    Image.fromarray(faint).save(tmp_path / "faint.png")
+    with pytest.raises(ValueError, match="no ink"):
+        load_png(tmp_path / "faint.png")
+    faint[10:18, 12:15] = 200
+    Image.fromarray(faint).save(tmp_path / "digit.png")
+    x, _notes = load_png(tmp_path / "digit.png")
+    assert x.max() == pytest.approx(200 / 255)
+
+
+def png_with_size(width, height):
+    """A valid 1x1 PNG whose IHDR claims width x height (CRC fixed): only the size lies."""
+    import io
+    import struct
+    import zlib
+
+    buffer = io.BytesIO()
+    Image.new("L", (1, 1)).save(buffer, format="PNG")
+    data = buffer.getvalue()
+    start = data.index(b"IHDR")
+    body = b"IHDR" + struct.pack(">II", width, height) + data[start + 12:start + 17]
+    return data[:start] + body + struct.pack(">I", zlib.crc32(body)) + data[start + 21:]
+
+
+@pytest.mark.parametrize("width, height", [(10_000, 10_000), (2049, 2048), (100_000, 100_000)])
+def test_image_over_the_pixel_cap_is_refused_before_decoding(tmp_path, width, height):
+    path = tmp_path / "huge.png"
+    path.write_bytes(png_with_size(width, height))
+    with pytest.raises(ValueError, match=f"{path}: image is .*({width * height:,}|{width * height}) pixels.*limit"):
+        load_png(path)
+
+
+@pytest.mark.parametrize("kind", ["directory", "fifo"])
+def test_png_reader_refuses_directories_and_fifos(tmp_path, kind):
+    import os
+
+    path = tmp_path / "x.png"
+    path.mkdir() if kind == "directory" else os.mkfifo(path)
+    with pytest.raises(ValueError, match=f"{path}: is "):
+        load_png(path)

@@ -324,3 +324,124 @@ def test_failed_export_leaves_old_file_untouched(tmp_path):
         export_json(path, make_params(seed=2), extra={"when": object()})
     assert path.read_bytes() == before
     assert os.listdir(tmp_path) == ["model.json"]
+
+
+# --- hardening (issue 13): headers checked before allocation, special files refused -----------
+
+def forged_npy(shape, descr="<f8", data=b""):
+    header = repr({"descr": descr, "fortran_order": False, "shape": shape}).encode()
+    header += b" " * (63 - (10 + len(header)) % 64) + b"\n"
+    return b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header + data
+
+
+def test_header_declaring_292_gib_is_refused_before_allocating(tmp_path):
+    import tracemalloc
+    import zipfile
+
+    path = tmp_path / "bomb.npz"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("W1.npy", forged_npy((10 ** 8, 784), data=bytes(800)))
+    assert path.stat().st_size < 1500
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match=err_match(path, "'W1'", r"\(100000000, 784\)", "over the limit")):
+            load_model(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 1 << 20
+
+
+def test_header_that_disagrees_with_the_data_size_is_corrupt(tmp_path):
+    import zipfile
+
+    path = tmp_path / "short.npz"
+    params = make_params()
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, value in params.items():
+            archive.writestr(f"{name}.npy", forged_npy(value.shape, "<f4", value.tobytes()[:-4] if name == "b2"
+                                                       else value.tobytes()))
+    with pytest.raises(ValueError, match=err_match(path, "'b2'", "corrupt", "declares 40 bytes")):
+        load_model(path)
+
+
+def test_fortran_order_and_big_endian_arrays_load_right(tmp_path):
+    import zipfile
+
+    params = make_params(dtype=np.float64)
+    path = tmp_path / "odd.npz"
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, value in params.items():
+            buffer = __import__("io").BytesIO()
+            np.save(buffer, np.asfortranarray(value.astype(">f8")))
+            archive.writestr(f"{name}.npy", buffer.getvalue())
+    loaded, _ = load_model(path)
+    for name, value in params.items():
+        np.testing.assert_array_equal(loaded[name], value)
+
+
+@pytest.mark.parametrize("kind", ["directory", "fifo", "device", "symlink to fifo"])
+def test_save_refuses_special_files(tmp_path, kind):
+    import stat
+
+    target = tmp_path / "target"
+    if kind == "directory":
+        target.mkdir()
+    elif kind == "device":
+        try:
+            os.mknod(target, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+        except PermissionError:
+            pytest.skip("mknod needs root")
+    else:
+        os.mkfifo(target)
+    path = target
+    if kind == "symlink to fifo":
+        path = tmp_path / "link.npz"
+        path.symlink_to(target)
+    before = os.lstat(target)
+    with pytest.raises(ValueError, match=re.escape(str(path)) + ".*not a regular file"):
+        save_model(path, make_params())
+    after = os.lstat(target)
+    assert (stat.S_IFMT(after.st_mode), after.st_ino) == (stat.S_IFMT(before.st_mode), before.st_ino)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted({"target", path.name})
+    with pytest.raises(ValueError, match=re.escape(str(path)) + ": is "):
+        load_model(path)
+
+
+def test_save_through_a_symlink_writes_its_target(tmp_path):
+    real = tmp_path / "real.npz"
+    save_model(real, make_params(seed=1))
+    link = tmp_path / "link.npz"
+    link.symlink_to(real)
+    save_model(link, make_params(seed=2))
+    assert link.is_symlink()
+    np.testing.assert_array_equal(load_model(real)[0]["W1"], make_params(seed=2)["W1"])
+
+
+def test_model_metadata_records_the_split():
+    from types import SimpleNamespace
+
+    from nnfs.train import TrainConfig
+
+    dataset = SimpleNamespace(name="x", identity="csv:abc", description="d")
+    metadata = model_io.model_metadata(TrainConfig(), dataset, 40, 10, 0.5, split_seed=3)
+    assert metadata["split"] == {"dataset": "csv:abc", "seed": 3, "dev_size": 10, "n_examples": 50}
+    assert "split" not in model_io.model_metadata(TrainConfig(), dataset, 40, 10, 0.5)
+
+
+@pytest.mark.parametrize("header", [
+    "{'descr': '<f8', 'fortran_order': False, 'shape': (10, 784",  # tokenize.TokenError (found by fuzzing)
+    "{'descr': '<f8', 'fortran_order': False, 'shape': (10, 784), 'x': __import__('os')}",
+    "[" * 500,
+    "not a dict at all",
+], ids=["unclosed", "a call", "deep", "not a dict"])
+def test_unparsable_npy_header_is_a_value_error(tmp_path, header):
+    import zipfile
+
+    text = header.encode()
+    text += b" " * (63 - (10 + len(text)) % 64) + b"\n"
+    path = tmp_path / "bad.npz"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("W1.npy", b"\x93NUMPY\x01\x00" + len(text).to_bytes(2, "little") + text)
+    with pytest.raises(ValueError, match=err_match(path, "'W1'", "corrupt")):
+        load_model(path)
