@@ -24,6 +24,7 @@ WIDE = '.math-display[data-tex*="\\\\left( -\\\\frac{y_{k\'}}{a_{k\'}} \\\\right
 
 def open_page(browser, server, url, scheme="light", size="desktop"):  # noqa: F811
     context, watch = new_context(browser, server, color_scheme=scheme, **VIEWPORTS[size])
+    context.set_default_timeout(120_000)  # a busy machine is slow, not wrong
     page = context.new_page()
     response = page.goto(url, wait_until="load")
     assert response is not None and response.ok, url
