@@ -209,8 +209,6 @@ def _job_env(results_json):
 
 def on_config(config):
     _forget_nnfs()
-    from nnfs.threads import available_cpus
-
     spec = os.environ.get("NNFS_DATASET", "sample")
     key = _key(_dataset_identity(spec))
     out = CACHE / "nnfs-site" / key
@@ -225,8 +223,10 @@ def on_config(config):
     if jupyter is not None:
         jupyter.config["cache_dir"] = str(CACHE / "mkdocs-jupyter" / key)
         jobs += _notebook_jobs(config, jupyter, jupyter.config["cache_dir"], pipeline)
-    workers = available_cpus()
-    if jobs:
+    if jobs:  # nnfs is imported here only: a warm build needs neither it nor NumPy
+        from nnfs.threads import available_cpus
+
+        workers = available_cpus()
         t0 = time.perf_counter()
         try:
             run_jobs(jobs, workers, {**os.environ, **_job_env(out / "results.json")})
@@ -304,6 +304,12 @@ class _ExecCache:
             run = getattr(module._run_python, "uncached", module._run_python)
             module._run_python = self.wrap(run)
         _state["exec_cache"] = self
+
+
+def on_post_build(config):
+    cache = _state.get("exec_cache")
+    if cache is not None:
+        log.info("nnfs: executed blocks: %d from the cache, %d run", cache.hits, cache.misses)
 
 
 def on_files(files, config):
