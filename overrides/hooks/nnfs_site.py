@@ -7,11 +7,13 @@
   - every notebook into mkdocs-jupyter's cache, .cache/mkdocs-jupyter/<key>/
     (notebook_job.py), so mkdocs-jupyter finds each page ready.
   At most one job per CPU this process may use (os.sched_getaffinity), each with one
-  BLAS thread: no core runs two spinning BLAS threads. A notebook that reads
-  NNFS_SITE_RESULTS (the path of results.json) starts after the pipeline, so it quotes
-  the build's own measurements instead of timing a run of its own.
+  BLAS thread: no core runs two spinning BLAS threads. The pipeline starts first,
+  then the longest jobs. Notebooks get the path of results.json in NNFS_SITE_RESULTS,
+  so they quote the build's own measurements instead of timing runs of their own
+  (nnfs.timing.build_results waits for the file; a notebook that reads the variable
+  itself starts after the pipeline).
   Executed Markdown blocks (markdown-exec) are cached too, under .cache/markdown-exec/<key>/:
-  see _ExecCache.
+  see _ExecCache. On a cold build exec_job.py fills that cache as one more job.
 * on_files: publish the build's figures and JSON under generated/.
 * on_page_markdown: replace {{ name }} or {{ name:format }} by results.json values.
   An unknown name fails the build.
@@ -108,8 +110,8 @@ def _forget_nnfs():
 class Job:
     """One process of the build: `argv`, run with `env` added, after the jobs named in `after`."""
 
-    def __init__(self, name, argv, after=(), env=None, done=None):
-        self.name, self.argv, self.after = name, argv, set(after)
+    def __init__(self, name, argv, after=(), env=None, done=None, size=0):
+        self.name, self.argv, self.after, self.size = name, argv, set(after), size  # size: a guess at its work
         self.env, self.done = env or {}, done   # done(): called in this process when it succeeded
         self.seconds = None
 
@@ -192,11 +194,39 @@ def _notebook_jobs(config, jupyter, cache_dir, results):
         cache_file = _get_cache_path(cache_dir, _compute_cache_key(str(path), jupyter.config, True))
         if cache_file.exists():
             continue
-        needs_results = RESULTS_ENV in path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8")
+        needs_results = RESULTS_ENV in text and "build_results" not in text  # build_results() waits itself
         jobs.append(Job(f"notebook {path.relative_to(docs)}",
                         [sys.executable, str(HERE / "notebook_job.py"), str(path), str(cache_file), json.dumps(options)],
-                        after=[results.name] if needs_results and results is not None else []))
+                        after=[results.name] if needs_results and results is not None else [], size=len(text)))
     return jobs
+
+
+JOB_SECONDS = CACHE / "job-seconds.json"   # how long each job took last time, to start the longest first
+
+
+def _longest_first(jobs):
+    """The pipeline first (notebooks wait for its results), then the longest jobs: with more
+    jobs than CPUs, a long job started last would finish alone, long after the others.
+    "Longest" is last build's time when known, else the larger source."""
+    try:
+        seconds = json.loads(JOB_SECONDS.read_text())
+    except (OSError, ValueError):
+        seconds = {}
+    first = [job for job in jobs if not job.name.startswith("notebook ")]
+    notebooks = [job for job in jobs if job.name.startswith("notebook ")]
+    notebooks.sort(key=lambda job: (seconds.get(job.name, float("inf")), job.size), reverse=True)
+    return first[:1] + notebooks + first[1:]
+
+
+def _record_seconds(jobs):
+    try:
+        seconds = json.loads(JOB_SECONDS.read_text())
+    except (OSError, ValueError):
+        seconds = {}
+    seconds.update({job.name: round(job.seconds, 2) for job in jobs if job.seconds is not None})
+    JOB_SECONDS.parent.mkdir(parents=True, exist_ok=True)
+    JOB_SECONDS.write_text(json.dumps(seconds, indent=1, sort_keys=True))
 
 
 def _job_env(results_json):
@@ -211,6 +241,10 @@ def on_config(config):
     _forget_nnfs()
     spec = os.environ.get("NNFS_DATASET", "sample")
     key = _key(_dataset_identity(spec))
+    exec_cache = _ExecCache(CACHE / "markdown-exec" / key, key)
+    if os.environ.get("NNFS_SITE_EXEC_JOB"):  # inside exec_job.py: it only fills the exec cache
+        exec_cache.install()
+        return config
     out = CACHE / "nnfs-site" / key
     os.environ[RESULTS_ENV] = str(out / "results.json")  # for a notebook mkdocs-jupyter would run itself
     jobs = []
@@ -223,10 +257,14 @@ def on_config(config):
     if jupyter is not None:
         jupyter.config["cache_dir"] = str(CACHE / "mkdocs-jupyter" / key)
         jobs += _notebook_jobs(config, jupyter, jupyter.config["cache_dir"], pipeline)
+    if jobs and not exec_cache.folder.is_dir():  # a cold build: the Markdown pages' blocks run as a job too
+        jobs.append(Job("executed blocks of the Markdown pages (exec_job.py)",
+                        [sys.executable, str(HERE / "exec_job.py"), config["config_file_path"]]))
     if jobs:  # nnfs is imported here only: a warm build needs neither it nor NumPy
         from nnfs.threads import available_cpus
 
         workers = available_cpus()
+        jobs = _longest_first(jobs)
         t0 = time.perf_counter()
         try:
             run_jobs(jobs, workers, {**os.environ, **_job_env(out / "results.json")})
@@ -234,12 +272,13 @@ def on_config(config):
             if pipeline is not None:
                 shutil.rmtree(pipeline.tmp, ignore_errors=True)  # left only when it failed
         log.info("nnfs: %d jobs on %d CPUs in %.1f s", len(jobs), workers, time.perf_counter() - t0)
+        _record_seconds(jobs)
     for kind in CACHE_KINDS:  # keep only what the current key uses
         for old in (CACHE / kind).iterdir() if (CACHE / kind).is_dir() else ():
             if old.name != key and not (old.name.startswith(".") and _recent(old)):
                 shutil.rmtree(old, ignore_errors=True)
 
-    _ExecCache(CACHE / "markdown-exec" / key, key).install()
+    exec_cache.install()
     _state.update(key=key, out=out, results=json.loads((out / "results.json").read_text()))
     return config
 
