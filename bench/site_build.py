@@ -188,6 +188,18 @@ def main():
             busy_speedups, busy_results = published_speedups(Path(tmp) / "busy")
             print(f"busy: {busy['seconds']:.1f} s", flush=True)
 
+    text = report(cold, warm, code, pair, busy, quiet_results, quiet_speedups,
+                  *((busy_results, busy_speedups) if busy else (None, None)))
+    print("\n" + text)
+    if args.update_readme:
+        readme.update_section("site_build", (
+            f"Produced by `{COMMAND}` on {os.cpu_count()} CPUs (load average {load_before:.2f} before the "
+            f"run, {os.getloadavg()[0]:.2f} after), each a whole `mkdocs build --strict` process on a copy "
+            f"of the project:\n\n" + text))
+
+
+def report(cold, warm, code, pair, busy, quiet_results, quiet_speedups, busy_results, busy_speedups):
+    """The Markdown tables: builds, goals, and the published speed-ups side by side."""
     cold_s, warm_s = median(cold), median(warm)
     lines = [f"| build | runs | median s | all runs, s | notebooks executed | trained | blocks run |",
              "| --- | ---: | ---: | --- | ---: | --- | ---: |"]
@@ -234,13 +246,7 @@ def main():
             speed.append(f"| {name} | {value:.1f}× | {other:.1f}× | {ratio:.2f} |")
         goals.append(f"| every published speed-up, busy vs quiet | within {worst:.2f}× | within "
                      f"{GOALS['busy/quiet']}× | {verdict(worst <= GOALS['busy/quiet'])} |")
-    text = "\n".join(lines + goals + speed)
-    print("\n" + text)
-    if args.update_readme:
-        readme.update_section("site_build", (
-            f"Produced by `{COMMAND}` on {os.cpu_count()} CPUs (load average {load_before:.2f} before the "
-            f"run, {os.getloadavg()[0]:.2f} after), each a whole `mkdocs build --strict` process on a copy "
-            f"of the project:\n\n" + text))
+    return "\n".join(lines + goals + speed)
 
 
 if __name__ == "__main__":

@@ -202,16 +202,79 @@ def test_a_failing_block_is_never_cached(hook, tmp_path, run_python):
     assert not list(tmp_path.iterdir())
 
 
-def test_install_wraps_markdown_exec_once(hook, tmp_path):
+@pytest.fixture
+def markdown_exec_restored():
+    """Whatever a test installs into markdown-exec is undone afterwards."""
+    from markdown_exec._internal import main
     from markdown_exec._internal.formatters import pycon, python
 
-    original = getattr(python._run_python, "uncached", python._run_python)
-    try:
-        hook._ExecCache(tmp_path, "a").install()
-        hook._ExecCache(tmp_path, "b").install()       # a second build of `mkdocs serve`
-        assert python._run_python.uncached is original and pycon._run_python.uncached is original
-    finally:
-        python._run_python = pycon._run_python = original
+    saved = python._run_python, pycon._run_python, main.formatters["python"]
+    python._sessions_globals.clear()
+    yield
+    python._run_python, pycon._run_python, main.formatters["python"] = saved
+    python._sessions_globals.clear()
+
+
+def test_install_wraps_markdown_exec_once(hook, tmp_path, markdown_exec_restored):
+    from markdown_exec._internal import main
+    from markdown_exec._internal.formatters import pycon, python
+
+    run, fmt = python._run_python, main.formatters["python"]
+    hook._ExecCache(tmp_path, "a").install()
+    hook._ExecCache(tmp_path, "b").install()       # a second build of `mkdocs serve`
+    assert python._run_python.uncached is run and pycon._run_python.uncached is run
+    assert main.formatters["python"].uncached is fmt
+
+
+def render_page(hook, folder, key, page):
+    """One "build" of one page through markdown-exec with the cache installed; returns
+    (HTML, the code that really executed)."""
+    import markdown
+    from markdown_exec import formatter, validator
+    from markdown_exec._internal.formatters import python
+
+    python._sessions_globals.clear()                # a new build is a new process
+    executed = []
+    real_run = getattr(python._run_python, "uncached", python._run_python)
+
+    def spy(code, **kwargs):
+        executed.append(code.strip())
+        return real_run(code, **kwargs)
+
+    python._run_python = spy
+    hook._ExecCache(folder, key).install()
+    md = markdown.Markdown(extensions=["pymdownx.superfences"], extension_configs={"pymdownx.superfences": {
+        "custom_fences": [{"name": "python", "class": "python", "validator": validator, "format": formatter}]}})
+    return md.convert(page), executed
+
+
+def fence(code, options='exec="true" source="above" result="text" session="s"'):
+    return f"```python {options}\n{code}\n```\n\n"
+
+
+def test_formatted_blocks_are_cached_and_replayed(hook, tmp_path, markdown_exec_restored):
+    page = "Prose.\n\n" + fence("x = 3") + fence("print(x * 2)") + fence("print(x + 1)")
+    cold, ran = render_page(hook, tmp_path, "k", page)
+    assert ran == ["x = 3", "print(x * 2)", "print(x + 1)"] and "6" in cold and "4" in cold
+    warm, ran = render_page(hook, tmp_path, "k", page.replace("Prose.", "Edited prose."))
+    assert ran == [] and warm.replace("Edited prose.", "Prose.") == cold
+    edited, ran = render_page(hook, tmp_path, "k", page.replace("print(x * 2)", "print(x * 20)"))
+    assert ran == ["x = 3", "print(x * 20)", "print(x + 1)"] and "60" in edited
+
+
+def test_a_failing_formatted_block_is_never_cached(hook, tmp_path, markdown_exec_restored):
+    page = fence("raise ValueError('fails on purpose')")
+    for _ in range(2):
+        html, ran = render_page(hook, tmp_path, "k", page)
+        assert ran == ["raise ValueError('fails on purpose')"] and "fails on purpose" in html
+    assert not list(tmp_path.glob("*.html"))
+
+
+def test_html_with_a_heading_is_not_cached(hook, tmp_path, markdown_exec_restored):
+    """markdown-exec adds headings an executed block prints to the page's table of contents."""
+    page = fence('print("## A heading from code")', 'exec="true" session="s"')
+    render_page(hook, tmp_path, "k", page)
+    assert not list(tmp_path.glob("*.html")) and list(tmp_path.glob("*.txt"))
 
 
 # ---- jobs run in parallel -------------------------------------------------------------------

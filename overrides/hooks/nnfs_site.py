@@ -297,6 +297,12 @@ class _ExecCache:
     When a block misses, the blocks of its session that were served from the cache
     run first, silently, so it sees the namespace it would have seen without a cache.
     Failing blocks are never cached: they fail the build every time.
+
+    Two layers: `wrap` caches what a block printed (for any markdown-exec runner), and
+    `wrap_format` caches the HTML the Python formatter made of it, under the same key
+    plus the block's options, which saves markdown-exec a Markdown conversion per block.
+    HTML holding a heading is not cached there: markdown-exec reports such headings to
+    the page's table of contents as it converts.
     """
 
     def __init__(self, folder, key):
@@ -304,6 +310,7 @@ class _ExecCache:
         self.history = defaultdict(list)   # session -> code of its blocks so far, in order
         self.skipped = defaultdict(list)   # session -> blocks served from the cache, not run yet
         self.hits = self.misses = 0
+        self.failed = False
 
     def digest(self, code, session):
         h = hashlib.sha256(self.key.encode() + b"\0" + (session or "").encode() + b"\0")
@@ -325,7 +332,11 @@ class _ExecCache:
             self.misses += 1
             for earlier, earlier_returncode, earlier_id, earlier_extra in self.skipped.pop(session, []) if session else ():
                 run(earlier, returncode=earlier_returncode, session=session, id=earlier_id, **earlier_extra)
-            output = run(code, returncode=returncode, session=session, id=id, **extra)
+            try:
+                output = run(code, returncode=returncode, session=session, id=id, **extra)
+            except Exception:
+                self.failed = True
+                raise
             self.folder.mkdir(parents=True, exist_ok=True)
             tmp = path.with_name(f".{path.name}.{os.getpid()}")
             tmp.write_text(output, encoding="utf-8")
@@ -335,13 +346,45 @@ class _ExecCache:
         cached_run.uncached = run
         return cached_run
 
+    def wrap_format(self, fmt):
+        """Cache fmt(code=..., md=..., **options)'s HTML; fmt must run code through `wrap`'s runner."""
+        from markupsafe import Markup
+
+        def cached_format(code, md, **options):
+            session = options.get("session") or None
+            digest = self.digest(code, session)
+            shown = hashlib.sha256(repr(sorted((k, repr(v)) for k, v in options.items())).encode()).hexdigest()[:16]
+            path = self.folder / f"{digest}-{shown}.html"
+            if path.is_file():  # the same bookkeeping as a hit of the runner's cache
+                self.hits += 1
+                if session:
+                    self.history[session].append(code)
+                    self.skipped[session].append((code, options.get("returncode", 0), options.get("id", ""),
+                                                  options.get("extra", {})))
+                return Markup(path.read_text(encoding="utf-8"))
+            self.failed = False
+            html = fmt(code=code, md=md, **options)
+            if not self.failed and not re.search(r"<h[1-6]\b", html):
+                self.folder.mkdir(parents=True, exist_ok=True)
+                tmp = path.with_name(f".{path.name}.{os.getpid()}")
+                tmp.write_text(str(html), encoding="utf-8")
+                tmp.replace(path)
+            return html
+
+        cached_format.uncached = fmt
+        return cached_format
+
     def install(self):
-        """Put the cache between markdown-exec's Python and pycon formatters and their runner."""
+        """Put the cache between markdown-exec's Python and pycon formatters and their runner,
+        and around the Python formatter's HTML."""
+        from markdown_exec._internal import main
         from markdown_exec._internal.formatters import pycon, python
 
         for module in (python, pycon):
             run = getattr(module._run_python, "uncached", module._run_python)
             module._run_python = self.wrap(run)
+        fmt = main.formatters["python"]
+        main.formatters["python"] = self.wrap_format(getattr(fmt, "uncached", fmt))
         _state["exec_cache"] = self
 
 
