@@ -201,7 +201,7 @@ def main():
 def report(cold, warm, code, pair, busy, quiet_results, quiet_speedups, busy_results, busy_speedups):
     """The Markdown tables: builds, goals, and the published speed-ups side by side."""
     cold_s, warm_s = median(cold), median(warm)
-    lines = [f"| build | runs | median s | all runs, s | notebooks executed | trained | blocks run |",
+    lines = [f"| build | runs | median s | all runs, s | notebooks executed | trained | blocks run by mkdocs |",
              "| --- | ---: | ---: | --- | ---: | --- | ---: |"]
 
     def row(name, runs):
