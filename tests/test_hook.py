@@ -1,6 +1,7 @@
 """The build hook: the cache key follows code and data, placeholders are filled (math: test_math.py)."""
 
 import importlib.util
+import sys
 import types
 
 import pytest
@@ -16,13 +17,9 @@ def hook():
     return module
 
 
-def fake_dataset(identity):
-    return types.SimpleNamespace(identity=identity)
-
-
 def test_key_follows_the_dataset(hook):
-    assert hook._key(fake_dataset("sample:abc")) == hook._key(fake_dataset("sample:abc"))
-    assert hook._key(fake_dataset("sample:abc")) != hook._key(fake_dataset("csv:def"))
+    assert hook._key("sample:abc") == hook._key("sample:abc")
+    assert hook._key("sample:abc") != hook._key("csv:def")
 
 
 def test_key_follows_the_nnfs_source(hook, tmp_path, monkeypatch):
@@ -33,9 +30,9 @@ def test_key_follows_the_nnfs_source(hook, tmp_path, monkeypatch):
     source.write_text("def softmax(Z): ...\n")
     monkeypatch.setattr(hook, "ROOT", tmp_path)
     monkeypatch.setattr(hook, "HERE", tmp_path / "overrides" / "hooks")
-    before = hook._key(fake_dataset("sample:abc"))
+    before = hook._key("sample:abc")
     source.write_text("def softmax(Z): ...  # edited\n")
-    assert hook._key(fake_dataset("sample:abc")) != before
+    assert hook._key("sample:abc") != before
 
 
 def test_placeholders_are_filled_with_formats(hook, monkeypatch):
@@ -57,9 +54,9 @@ def test_unknown_placeholder_is_an_error(hook, monkeypatch):
 def test_key_follows_a_cached_mnist_test_set(hook, tmp_path, monkeypatch):
     """Going further scores on the official test set when it is cached: its output depends on it."""
     monkeypatch.setenv("NNFS_DATA_DIR", str(tmp_path))
-    before = hook._key(fake_dataset("sample:abc"))
+    before = hook._key("sample:abc")
     (tmp_path / "t10k-images-idx3-ubyte.gz").write_bytes(b"x" * 10)
-    assert hook._key(fake_dataset("sample:abc")) != before
+    assert hook._key("sample:abc") != before
 
 
 def test_a_rebuild_imports_nnfs_afresh(hook):
@@ -77,3 +74,214 @@ def test_a_rebuild_imports_nnfs_afresh(hook):
         assert fresh is not saved["nnfs.network"]
     finally:
         sys.modules.update(saved)  # the other tests keep the modules they imported
+
+
+def test_the_sample_is_identified_by_its_file_as_nnfs_data_does(hook):
+    """The hook hashes the sample file itself (a warm build never parses it); it must name
+    the same bytes that nnfs.data.load_dataset identifies."""
+    from nnfs.data import load_dataset
+
+    assert hook._dataset_identity("sample") == load_dataset("sample").identity
+
+
+def test_a_bad_dataset_fails_the_build_naming_it(hook, tmp_path):
+    from mkdocs.exceptions import PluginError
+
+    with pytest.raises(PluginError, match="NNFS_DATASET=.*no-such.csv"):
+        hook._dataset_identity(str(tmp_path / "no-such.csv"))
+
+
+# ---- executed Markdown blocks are cached, and re-run when anything they depend on changes ----
+
+@pytest.fixture
+def run_python():
+    """markdown-exec's own runner, with its session namespaces emptied before and after,
+    as in a fresh `mkdocs build` process."""
+    from markdown_exec._internal.formatters import python
+
+    python._sessions_globals.clear()
+    yield python._run_python.__dict__.get("uncached", python._run_python)
+    python._sessions_globals.clear()
+
+
+def build_blocks(hook, folder, key, blocks, run):
+    """One "build": run `blocks` [(session, code)] in order through a fresh cache; returns
+    (outputs, the code that really executed)."""
+    from markdown_exec._internal.formatters import python
+
+    python._sessions_globals.clear()            # a new build is a new process
+    executed = []
+
+    def spy(code, **kwargs):
+        executed.append(code)
+        return run(code, **kwargs)
+
+    cache = hook._ExecCache(folder, key)
+    cached_run = cache.wrap(spy)
+    return [cached_run(code, session=session) for session, code in blocks], executed
+
+
+PAGE = [("page", "x = 2"), ("page", "print(x * 10)"), (None, "print('no session')"), ("page", "print(x + 1)")]
+
+
+def test_a_warm_build_executes_nothing(hook, tmp_path, run_python):
+    cold, ran = build_blocks(hook, tmp_path, "key1", PAGE, run_python)
+    assert cold == ["", "20\n", "no session\n", "3\n"] and len(ran) == 4
+    warm, ran = build_blocks(hook, tmp_path, "key1", PAGE, run_python)
+    assert warm == cold and ran == []
+
+
+def test_an_edited_block_reruns_with_its_session_state(hook, tmp_path, run_python):
+    """Editing the second block re-runs it and every later block of its session. The first
+    block came from the cache, so it is replayed first: the edited block sees x."""
+    build_blocks(hook, tmp_path, "key1", PAGE, run_python)
+    edited = [PAGE[0], ("page", "print(x * 100)"), PAGE[2], PAGE[3]]
+    outputs, ran = build_blocks(hook, tmp_path, "key1", edited, run_python)
+    assert outputs == ["", "200\n", "no session\n", "3\n"]
+    assert ran == ["x = 2", "print(x * 100)", "print(x + 1)"]   # replay, the edit, the later block
+
+
+def test_an_edit_before_a_block_changes_its_output(hook, tmp_path, run_python):
+    """The key covers the session's earlier code: a later, unchanged block re-runs."""
+    build_blocks(hook, tmp_path, "key1", PAGE, run_python)
+    outputs, ran = build_blocks(hook, tmp_path, "key1", [("page", "x = 7")] + PAGE[1:], run_python)
+    assert outputs == ["", "70\n", "no session\n", "8\n"]
+    assert "print('no session')" not in ran                    # another session: still cached
+
+
+def test_another_build_key_reruns_everything(hook, tmp_path, run_python):
+    build_blocks(hook, tmp_path, "key1", PAGE, run_python)
+    _, ran = build_blocks(hook, tmp_path, "key2", PAGE, run_python)
+    assert len(ran) == 4
+
+
+def test_the_build_key_follows_nnfs_source_and_data(hook, tmp_path, monkeypatch):
+    """The exec cache is keyed on the build key: nnfs source, pipeline.py and the dataset."""
+    for folder in ("nnfs", "overrides/hooks"):
+        (tmp_path / folder).mkdir(parents=True)
+    (tmp_path / "overrides" / "hooks" / "pipeline.py").write_text("# pipeline\n")
+    (tmp_path / "nnfs" / "network.py").write_text("def relu(Z): ...\n")
+    monkeypatch.setattr(hook, "ROOT", tmp_path)
+    monkeypatch.setattr(hook, "HERE", tmp_path / "overrides" / "hooks")
+    keys = {hook._key("sample:abc")}
+    (tmp_path / "nnfs" / "network.py").write_text("def relu(Z): ...  # edited\n")
+    keys.add(hook._key("sample:abc"))
+    keys.add(hook._key("sample:def"))
+    (tmp_path / "overrides" / "hooks" / "pipeline.py").write_text("# pipeline, edited\n")
+    keys.add(hook._key("sample:def"))
+    assert len(keys) == 4
+
+
+def test_a_failing_block_is_never_cached(hook, tmp_path, run_python):
+    from markdown_exec._internal.formatters.base import ExecutionError
+
+    for _ in range(2):
+        with pytest.raises(ExecutionError):
+            build_blocks(hook, tmp_path, "key1", [(None, "raise ValueError('no')")], run_python)
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.fixture
+def markdown_exec_restored():
+    """Whatever a test installs into markdown-exec is undone afterwards."""
+    from markdown_exec._internal import main
+    from markdown_exec._internal.formatters import pycon, python
+
+    saved = python._run_python, pycon._run_python, main.formatters["python"]
+    python._sessions_globals.clear()
+    yield
+    python._run_python, pycon._run_python, main.formatters["python"] = saved
+    python._sessions_globals.clear()
+
+
+def test_install_wraps_markdown_exec_once(hook, tmp_path, markdown_exec_restored):
+    from markdown_exec._internal import main
+    from markdown_exec._internal.formatters import pycon, python
+
+    run, fmt = python._run_python, main.formatters["python"]
+    hook._ExecCache(tmp_path, "a").install()
+    hook._ExecCache(tmp_path, "b").install()       # a second build of `mkdocs serve`
+    assert python._run_python.uncached is run and pycon._run_python.uncached is run
+    assert main.formatters["python"].uncached is fmt
+
+
+def render_page(hook, folder, key, page):
+    """One "build" of one page through markdown-exec with the cache installed; returns
+    (HTML, the code that really executed)."""
+    import markdown
+    from markdown_exec import formatter, validator
+    from markdown_exec._internal.formatters import python
+
+    python._sessions_globals.clear()                # a new build is a new process
+    executed = []
+    real_run = getattr(python._run_python, "uncached", python._run_python)
+
+    def spy(code, **kwargs):
+        executed.append(code.strip())
+        return real_run(code, **kwargs)
+
+    python._run_python = spy
+    hook._ExecCache(folder, key).install()
+    md = markdown.Markdown(extensions=["pymdownx.superfences"], extension_configs={"pymdownx.superfences": {
+        "custom_fences": [{"name": "python", "class": "python", "validator": validator, "format": formatter}]}})
+    return md.convert(page), executed
+
+
+def fence(code, options='exec="true" source="above" result="text" session="s"'):
+    return f"```python {options}\n{code}\n```\n\n"
+
+
+def test_formatted_blocks_are_cached_and_replayed(hook, tmp_path, markdown_exec_restored):
+    page = "Prose.\n\n" + fence("x = 3") + fence("print(x * 2)") + fence("print(x + 1)")
+    cold, ran = render_page(hook, tmp_path, "k", page)
+    assert ran == ["x = 3", "print(x * 2)", "print(x + 1)"] and "6" in cold and "4" in cold
+    warm, ran = render_page(hook, tmp_path, "k", page.replace("Prose.", "Edited prose."))
+    assert ran == [] and warm.replace("Edited prose.", "Prose.") == cold
+    edited, ran = render_page(hook, tmp_path, "k", page.replace("print(x * 2)", "print(x * 20)"))
+    assert ran == ["x = 3", "print(x * 20)", "print(x + 1)"] and "60" in edited
+
+
+def test_a_failing_formatted_block_is_never_cached(hook, tmp_path, markdown_exec_restored):
+    page = fence("raise ValueError('fails on purpose')")
+    for _ in range(2):
+        html, ran = render_page(hook, tmp_path, "k", page)
+        assert ran == ["raise ValueError('fails on purpose')"] and "fails on purpose" in html
+    assert not list(tmp_path.glob("*.html"))
+
+
+def test_html_with_a_heading_is_not_cached(hook, tmp_path, markdown_exec_restored):
+    """markdown-exec adds headings an executed block prints to the page's table of contents."""
+    page = fence('print("## A heading from code")', 'exec="true" session="s"')
+    render_page(hook, tmp_path, "k", page)
+    assert not list(tmp_path.glob("*.html")) and list(tmp_path.glob("*.txt"))
+
+
+# ---- jobs run in parallel -------------------------------------------------------------------
+
+def job(hook, name, code, after=()):
+    return hook.Job(name, [sys.executable, "-c", code], after=after)
+
+
+def test_jobs_run_at_once_and_in_order(hook, tmp_path):
+    """Two workers: a and b overlap (each waits for the other's file); c waits for a."""
+    a = job(hook, "a", f"import pathlib, time; pathlib.Path({str(tmp_path / 'a')!r}).touch(); "
+                       f"t = time.time()\nwhile not pathlib.Path({str(tmp_path / 'b')!r}).exists(): time.sleep(0.05)")
+    b = job(hook, "b", f"import pathlib, time; pathlib.Path({str(tmp_path / 'b')!r}).touch(); "
+                       f"t = time.time()\nwhile not pathlib.Path({str(tmp_path / 'a')!r}).exists(): time.sleep(0.05)")
+    c = job(hook, "c", f"import pathlib; assert pathlib.Path({str(tmp_path / 'a')!r}).exists(); "
+                       f"pathlib.Path({str(tmp_path / 'c')!r}).touch()", after=["a"])
+    hook.run_jobs([a, b, c], workers=2)
+    assert (tmp_path / "c").exists()
+
+
+def test_a_failing_job_fails_the_build_with_its_error(hook):
+    from mkdocs.exceptions import PluginError
+
+    with pytest.raises(PluginError, match="(?s)broken failed:.*this job fails on purpose"):
+        hook.run_jobs([job(hook, "broken", "raise SystemExit('this job fails on purpose')")], workers=2)
+
+
+def test_jobs_get_one_blas_thread_and_the_results_path(hook, tmp_path):
+    env = hook._job_env(tmp_path / "results.json")
+    assert env["OPENBLAS_NUM_THREADS"] == env["OMP_NUM_THREADS"] == "1"
+    assert env["NNFS_SITE_RESULTS"] == str(tmp_path / "results.json")

@@ -44,6 +44,44 @@ def test_home_page_shows_the_build_accuracy(built_site):
     assert (built_site / "generated" / "predictions.png").stat().st_size > 1000
 
 
+def page_text(site, page):
+    """What a reader sees: tags dropped, entities decoded, whitespace collapsed."""
+    import html
+
+    text = re.sub(r"<(script|style)\b.*?</\1>", " ", page_html(site, page), flags=re.S)
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", text)))
+
+
+def test_one_run_one_figure_on_every_page(built_site):
+    """Issue 12, item 9: the original trainer is timed once per build, and Home, Training and
+    Going further all quote that figure, with the machine and load it was measured under."""
+    results = json.loads((built_site / "generated" / "results.json").read_text())
+    gd = results["gd_seconds"]
+    home = page_text(built_site, "index")
+    assert f"against {gd:.1f} s for the original algorithm: {results['fast_vs_gd']}." in home
+    assert results["build_conditions"] in home
+    training = page_text(built_site, "notebooks/training")
+    assert f"training time: {gd:.1f} CPU seconds (the site build's one timed run of it" in training
+    assert re.search(rf"\b1000 [0-9.]+ [0-9.]+% [0-9.]+% {gd:.1f}\b", training), "checkpoint table, iteration 1000"
+    further = page_text(built_site, "notebooks/going_further")
+    row = re.search(r"original TrainConfig\(\) [0-9.]+% ([0-9.]+) ([0-9.]+)×", further)
+    assert row and row.group(1) == f"{gd:.2f}" and row.group(2) == "1.0"
+    assert results["build_conditions"] in further
+
+
+def test_prose_on_the_wide_network_follows_its_speed_up(built_site):
+    further = page_text(built_site, "notebooks/going_further")
+    sentence = re.search(r"The 128-unit run without shifts trained for [0-9.]+ times as long as the same run "
+                         r"with 10 units\. (Mini-batches still keep the run short|That cost eats most|That cost outweighs)"
+                         r"[^×]*? ([0-9.]+) times (faster|as long)", further)
+    assert sentence, "the generated sentence on the 128-unit run is missing"
+    row = re.search(r"128 hidden fast\(n_hidden=128, shift=False\) [0-9.]+% [0-9.]+ ([0-9.]+)×", further)
+    speedup = float(row.group(1))
+    expected = ("Mini-batches still keep the run short" if speedup >= 2 else
+                "That cost eats most" if speedup >= 1 else "That cost outweighs")
+    assert sentence.group(1) == expected
+
+
 def test_playground_model_is_the_build_model(built_site):
     """The exported JSON holds the weights the build trained, not a separate model."""
     import nnfs

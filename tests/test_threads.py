@@ -59,3 +59,60 @@ def test_the_cli_uses_the_cpus_it_may_run_on():
                          text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split()[-1] == "1"
+
+
+# ---- timings the pages quote -------------------------------------------------------------------
+
+def test_cpu_seconds_leave_out_time_spent_waiting(monkeypatch):
+    """History.cpu_seconds counts this thread's work only: a wait (as for a core another
+    process holds) stretches `seconds` but not `cpu_seconds`."""
+    import importlib
+    import time
+
+    import numpy as np
+
+    import nnfs
+
+    train_module = importlib.import_module("nnfs.train")   # nnfs.train is also the function train
+    real_forward = train_module.forward
+
+    def slow_forward(params, X):
+        time.sleep(0.05)                       # 0.05 s without CPU, on every step
+        return real_forward(params, X)
+
+    monkeypatch.setattr(train_module, "forward", slow_forward)
+    rng = np.random.default_rng(0)
+    X, Y = rng.random((784, 50)), rng.integers(0, 10, 50)
+    _, history = train_module.gradient_descent(X, Y, nnfs.TrainConfig(iterations=10, eval_every=5))
+    assert len(history.cpu_seconds) == len(history.seconds) == 2
+    assert history.seconds[-1] >= 0.5                       # ten sleeps of 0.05 s
+    assert 0 < history.cpu_seconds[-1] < history.seconds[-1] - 0.4
+    assert history.cpu_seconds == sorted(history.cpu_seconds)
+
+
+def test_build_results_outside_a_build_is_none(monkeypatch):
+    from nnfs.timing import build_results
+
+    monkeypatch.delenv("NNFS_SITE_RESULTS", raising=False)
+    assert build_results() is None
+
+
+def test_build_results_waits_for_the_pipeline(monkeypatch, tmp_path):
+    """The build starts the notebooks while the pipeline still trains: the file appears later."""
+    import json
+    import threading
+
+    from nnfs.timing import build_results
+
+    path = tmp_path / "results.json"
+    monkeypatch.setenv("NNFS_SITE_RESULTS", str(path))
+    threading.Timer(0.3, lambda: path.write_text(json.dumps({"gd_seconds": 2.5}))).start()
+    assert build_results(timeout=60) == {"gd_seconds": 2.5}
+
+
+def test_build_results_names_a_file_that_never_comes(monkeypatch, tmp_path):
+    from nnfs.timing import build_results
+
+    monkeypatch.setenv("NNFS_SITE_RESULTS", str(tmp_path / "results.json"))
+    with pytest.raises(FileNotFoundError, match="results.json: NNFS_SITE_RESULTS names this file"):
+        build_results(timeout=0.2)

@@ -8,11 +8,13 @@
   - every notebook into mkdocs-jupyter's cache, .cache/mkdocs-jupyter/<key>/
     (notebook_job.py), so mkdocs-jupyter finds each page ready.
   At most one job per CPU this process may use (os.sched_getaffinity), each with one
-  BLAS thread: no core runs two spinning BLAS threads. A notebook that reads
-  NNFS_SITE_RESULTS (the path of results.json) starts after the pipeline, so it quotes
-  the build's own measurements instead of timing a run of its own.
+  BLAS thread: no core runs two spinning BLAS threads. The pipeline starts first,
+  then the longest jobs. Notebooks get the path of results.json in NNFS_SITE_RESULTS,
+  so they quote the build's own measurements instead of timing runs of their own
+  (nnfs.timing.build_results waits for the file; a notebook that reads the variable
+  itself starts after the pipeline).
   Executed Markdown blocks (markdown-exec) are cached too, under .cache/markdown-exec/<key>/:
-  see _ExecCache.
+  see _ExecCache. On a cold build exec_job.py fills that cache as one more job.
 * on_files: publish the build's figures and JSON under generated/.
 * on_page_markdown: replace {{ name }} or {{ name:format }} by results.json values.
   An unknown name fails the build.
@@ -106,8 +108,8 @@ def _forget_nnfs():
 class Job:
     """One process of the build: `argv`, run with `env` added, after the jobs named in `after`."""
 
-    def __init__(self, name, argv, after=(), env=None, done=None):
-        self.name, self.argv, self.after = name, argv, set(after)
+    def __init__(self, name, argv, after=(), env=None, done=None, size=0):
+        self.name, self.argv, self.after, self.size = name, argv, set(after), size  # size: a guess at its work
         self.env, self.done = env or {}, done   # done(): called in this process when it succeeded
         self.seconds = None
 
@@ -190,11 +192,39 @@ def _notebook_jobs(config, jupyter, cache_dir, results):
         cache_file = _get_cache_path(cache_dir, _compute_cache_key(str(path), jupyter.config, True))
         if cache_file.exists():
             continue
-        needs_results = RESULTS_ENV in path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8")
+        needs_results = RESULTS_ENV in text and "build_results" not in text  # build_results() waits itself
         jobs.append(Job(f"notebook {path.relative_to(docs)}",
                         [sys.executable, str(HERE / "notebook_job.py"), str(path), str(cache_file), json.dumps(options)],
-                        after=[results.name] if needs_results and results is not None else []))
+                        after=[results.name] if needs_results and results is not None else [], size=len(text)))
     return jobs
+
+
+JOB_SECONDS = CACHE / "job-seconds.json"   # how long each job took last time, to start the longest first
+
+
+def _longest_first(jobs):
+    """The pipeline first (notebooks wait for its results), then the longest jobs: with more
+    jobs than CPUs, a long job started last would finish alone, long after the others.
+    "Longest" is last build's time when known, else the larger source."""
+    try:
+        seconds = json.loads(JOB_SECONDS.read_text())
+    except (OSError, ValueError):
+        seconds = {}
+    first = [job for job in jobs if not job.name.startswith("notebook ")]
+    notebooks = [job for job in jobs if job.name.startswith("notebook ")]
+    notebooks.sort(key=lambda job: (seconds.get(job.name, float("inf")), job.size), reverse=True)
+    return first[:1] + notebooks + first[1:]
+
+
+def _record_seconds(jobs):
+    try:
+        seconds = json.loads(JOB_SECONDS.read_text())
+    except (OSError, ValueError):
+        seconds = {}
+    seconds.update({job.name: round(job.seconds, 2) for job in jobs if job.seconds is not None})
+    JOB_SECONDS.parent.mkdir(parents=True, exist_ok=True)
+    JOB_SECONDS.write_text(json.dumps(seconds, indent=1, sort_keys=True))
 
 
 def _job_env(results_json):
@@ -207,10 +237,12 @@ def _job_env(results_json):
 
 def on_config(config):
     _forget_nnfs()
-    from nnfs.threads import available_cpus
-
     spec = os.environ.get("NNFS_DATASET", "sample")
     key = _key(_dataset_identity(spec))
+    exec_cache = _ExecCache(CACHE / "markdown-exec" / key, key)
+    if os.environ.get("NNFS_SITE_EXEC_JOB"):  # inside exec_job.py: it only fills the exec cache
+        exec_cache.install()
+        return config
     out = CACHE / "nnfs-site" / key
     os.environ[RESULTS_ENV] = str(out / "results.json")  # for a notebook mkdocs-jupyter would run itself
     jobs = []
@@ -223,8 +255,14 @@ def on_config(config):
     if jupyter is not None:
         jupyter.config["cache_dir"] = str(CACHE / "mkdocs-jupyter" / key)
         jobs += _notebook_jobs(config, jupyter, jupyter.config["cache_dir"], pipeline)
-    workers = available_cpus()
-    if jobs:
+    if jobs and not exec_cache.folder.is_dir():  # a cold build: the Markdown pages' blocks run as a job too
+        jobs.append(Job("executed blocks of the Markdown pages (exec_job.py)",
+                        [sys.executable, str(HERE / "exec_job.py"), config["config_file_path"]]))
+    if jobs:  # nnfs is imported here only: a warm build needs neither it nor NumPy
+        from nnfs.threads import available_cpus
+
+        workers = available_cpus()
+        jobs = _longest_first(jobs)
         t0 = time.perf_counter()
         try:
             run_jobs(jobs, workers, {**os.environ, **_job_env(out / "results.json")})
@@ -232,12 +270,13 @@ def on_config(config):
             if pipeline is not None:
                 shutil.rmtree(pipeline.tmp, ignore_errors=True)  # left only when it failed
         log.info("nnfs: %d jobs on %d CPUs in %.1f s", len(jobs), workers, time.perf_counter() - t0)
+        _record_seconds(jobs)
     for kind in CACHE_KINDS:  # keep only what the current key uses
         for old in (CACHE / kind).iterdir() if (CACHE / kind).is_dir() else ():
             if old.name != key and not (old.name.startswith(".") and _recent(old)):
                 shutil.rmtree(old, ignore_errors=True)
 
-    _ExecCache(CACHE / "markdown-exec" / key, key).install()
+    exec_cache.install()
     _state.update(key=key, out=out, results=json.loads((out / "results.json").read_text()))
     return config
 
@@ -256,6 +295,12 @@ class _ExecCache:
     When a block misses, the blocks of its session that were served from the cache
     run first, silently, so it sees the namespace it would have seen without a cache.
     Failing blocks are never cached: they fail the build every time.
+
+    Two layers: `wrap` caches what a block printed (for any markdown-exec runner), and
+    `wrap_format` caches the HTML the Python formatter made of it, under the same key
+    plus the block's options, which saves markdown-exec a Markdown conversion per block.
+    HTML holding a heading is not cached there: markdown-exec reports such headings to
+    the page's table of contents as it converts.
     """
 
     def __init__(self, folder, key):
@@ -263,6 +308,7 @@ class _ExecCache:
         self.history = defaultdict(list)   # session -> code of its blocks so far, in order
         self.skipped = defaultdict(list)   # session -> blocks served from the cache, not run yet
         self.hits = self.misses = 0
+        self.failed = False
 
     def digest(self, code, session):
         h = hashlib.sha256(self.key.encode() + b"\0" + (session or "").encode() + b"\0")
@@ -284,7 +330,11 @@ class _ExecCache:
             self.misses += 1
             for earlier, earlier_returncode, earlier_id, earlier_extra in self.skipped.pop(session, []) if session else ():
                 run(earlier, returncode=earlier_returncode, session=session, id=earlier_id, **earlier_extra)
-            output = run(code, returncode=returncode, session=session, id=id, **extra)
+            try:
+                output = run(code, returncode=returncode, session=session, id=id, **extra)
+            except Exception:
+                self.failed = True
+                raise
             self.folder.mkdir(parents=True, exist_ok=True)
             tmp = path.with_name(f".{path.name}.{os.getpid()}")
             tmp.write_text(output, encoding="utf-8")
@@ -294,14 +344,52 @@ class _ExecCache:
         cached_run.uncached = run
         return cached_run
 
+    def wrap_format(self, fmt):
+        """Cache fmt(code=..., md=..., **options)'s HTML; fmt must run code through `wrap`'s runner."""
+        from markupsafe import Markup
+
+        def cached_format(code, md, **options):
+            session = options.get("session") or None
+            digest = self.digest(code, session)
+            shown = hashlib.sha256(repr(sorted((k, repr(v)) for k, v in options.items())).encode()).hexdigest()[:16]
+            path = self.folder / f"{digest}-{shown}.html"
+            if path.is_file():  # the same bookkeeping as a hit of the runner's cache
+                self.hits += 1
+                if session:
+                    self.history[session].append(code)
+                    self.skipped[session].append((code, options.get("returncode", 0), options.get("id", ""),
+                                                  options.get("extra", {})))
+                return Markup(path.read_text(encoding="utf-8"))
+            self.failed = False
+            html = fmt(code=code, md=md, **options)
+            if not self.failed and not re.search(r"<h[1-6]\b", html):
+                self.folder.mkdir(parents=True, exist_ok=True)
+                tmp = path.with_name(f".{path.name}.{os.getpid()}")
+                tmp.write_text(str(html), encoding="utf-8")
+                tmp.replace(path)
+            return html
+
+        cached_format.uncached = fmt
+        return cached_format
+
     def install(self):
-        """Put the cache between markdown-exec's Python and pycon formatters and their runner."""
+        """Put the cache between markdown-exec's Python and pycon formatters and their runner,
+        and around the Python formatter's HTML."""
+        from markdown_exec._internal import main
         from markdown_exec._internal.formatters import pycon, python
 
         for module in (python, pycon):
             run = getattr(module._run_python, "uncached", module._run_python)
             module._run_python = self.wrap(run)
+        fmt = main.formatters["python"]
+        main.formatters["python"] = self.wrap_format(getattr(fmt, "uncached", fmt))
         _state["exec_cache"] = self
+
+
+def on_post_build(config):
+    cache = _state.get("exec_cache")
+    if cache is not None:
+        log.info("nnfs: executed blocks: %d from the cache, %d run", cache.hits, cache.misses)
 
 
 def on_files(files, config):

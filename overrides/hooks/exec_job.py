@@ -1,0 +1,41 @@
+"""Run the executed blocks of every Markdown page into the exec cache, in a process of its own.
+
+`python exec_job.py MKDOCS_YML`
+
+On a cold build the hook starts this next to the pipeline and the notebooks, so the
+Markdown pages' blocks (markdown-exec) run on a core of their own instead of one
+after another in mkdocs' process once the jobs are done. It loads the same
+configuration as the build, runs every plugin's on_config (markdown-exec registers
+its fences there; nnfs_site's on_config, seeing NNFS_SITE_EXEC_JOB, only installs the
+exec cache), and converts each Markdown page, in the build's page order, with the
+build's Markdown extensions. Each block's output lands in the cache under the very
+key the build computes, so the build finds it there. A block whose key differs in the
+build (say, a {{ placeholder }} inside its code) simply runs again in the build.
+"""
+
+import os
+import sys
+
+EXEC_JOB_ENV = "NNFS_SITE_EXEC_JOB"
+
+
+def main(config_file):
+    import markdown
+    from mkdocs.config import load_config
+    from mkdocs.structure.files import get_files
+
+    os.environ[EXEC_JOB_ENV] = "1"
+    config = load_config(config_file)
+    config = config.plugins.on_config(config)
+    for file in get_files(config).documentation_pages():
+        if not file.src_uri.endswith(".md"):
+            continue
+        source = file.content_string
+        if source.startswith("---"):  # YAML front matter is not Markdown
+            source = source.split("---", 2)[-1]
+        md = markdown.Markdown(extensions=config.markdown_extensions, extension_configs=config.mdx_configs)
+        md.convert(source)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
