@@ -187,7 +187,7 @@ BREAKAGES = {
     "W2 instead of W2.T in dZ1": ("s += W2[c * h + i] * dZ2[c * m + j];", "s += W2[i * h + c] * dZ2[c * m + j];"),
     "sign of the update": ("W[q] = W[q] - learningRate * dW[q];", "W[q] = W[q] + learningRate * dW[q];"),
     "m of the dataset in dW1": ("dW1[q] /= m;", "dW1[q] /= data_m;"),
-    "no max in softmax": ("Math.exp(Z[c * m + j] - max)", "Math.exp(Z[c * m + j])"),
+    "label off by one in dZ2": ("(Y[batch[j]] === c ? 1 : 0)", "(Y[batch[j]] === (c + 1) % 10 ? 1 : 0)"),
 }
 
 
@@ -325,14 +325,14 @@ def test_settings_come_from_the_url_and_step_and_reset_work(browser, server):  #
         state = page.evaluate("window.nnfsTrain.state()")
         assert state["examples"] == 4000 and state["epoch"] == 1              # full batch: one step is one epoch
         assert page.locator(".nnfs-unit canvas").count() == 32
-        page.get_by_label("Hidden units").fill("12")
-        page.get_by_label("Hidden units").dispatch_event("change")
+        page.get_by_label("Hidden units", exact=True).fill("12")
+        page.get_by_label("Hidden units", exact=True).dispatch_event("change")
         page.wait_for_function("window.nnfsTrain.state().steps === 0")
         assert "hidden=12" in page.url
         page.wait_for_function("document.querySelectorAll('.nnfs-unit canvas').length === 12")
-        page.get_by_label("Learning rate α").fill("0")                          # out of range: said, not used
+        page.get_by_label("Learning rate α", exact=True).fill("0")                          # out of range: said, not used
         page.get_by_role("button", name="Play", exact=True).click()
-        assert page.get_by_label("Learning rate α").get_attribute("aria-invalid") == "true"
+        assert page.get_by_label("Learning rate α", exact=True).get_attribute("aria-invalid") == "true"
         assert "learning rate" in page.locator("[data-nnfs=status]").inner_text().lower()
         assert not page.evaluate("window.nnfsTrain.state().playing")
         watch.assert_clean("the train page")
@@ -442,3 +442,24 @@ def test_screenshots_and_contrast(browser, server, scheme, viewport):  # noqa: F
         watch.assert_clean("the train page")
     finally:
         context.close()
+
+
+SOFTMAX_JS = """([source, Z, k, m]) => {
+    const scope = {location: window.location};
+    new Function('self', source)(scope);
+    const A = new Float64Array(k * m);
+    scope.nnfsNN.softmax(Float64Array.from(Z), k, m, A);
+    return Array.from(A, v => Number.isNaN(v) ? 'NaN' : v);
+}"""
+
+
+def test_js_softmax_survives_scores_of_1000(session, nn_source):
+    """nn.js's softmax equals nnfs.softmax on scores near 1000; a copy without the max gives NaN."""
+    page, _ = session
+    Z = np.array([[1000.0, 0.0], [1001.0, 1.0], [1002.0, 2.0]])   # (3, 2), row-major as nn.js stores it
+    got = page.evaluate(SOFTMAX_JS, [nn_source, Z.ravel().tolist(), 3, 2])
+    np.testing.assert_allclose(np.array(got, float).reshape(3, 2), nnfs.softmax(Z), rtol=1e-15, atol=0)
+    old = "Math.exp(Z[c * m + j] - max)"
+    assert nn_source.count(old) == 1
+    broken = page.evaluate(SOFTMAX_JS, [nn_source.replace(old, "Math.exp(Z[c * m + j])"), Z.ravel().tolist(), 3, 2])
+    assert "NaN" in broken

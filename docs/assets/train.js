@@ -316,8 +316,10 @@
         if (cell.textContent === String(n) && cell.dataset.share === share) continue;   // unchanged: no DOM write
         cell.textContent = String(n);
         cell.dataset.share = share;
-        cell.style.setProperty("--share", share);
-        cell.classList.toggle("nnfs-strong", Number(share) >= 0.5);
+        // Shade: up to 0.55 below half the row (dark text stays readable), 0.85 to 0.95 above it (white text).
+        var f = Number(share), shade = f >= 0.5 ? 0.85 + 0.2 * (f - 0.5) : 1.1 * f;
+        cell.style.setProperty("--shade", shade.toFixed(3));
+        cell.classList.toggle("nnfs-strong", f >= 0.5);
       }
     }
   }
