@@ -127,6 +127,10 @@
       setStatus("The loss became infinite or NaN: the learning rate is too large for these weights. Lower it and press Reset.");
     } else if (msg.reason === "pause" || msg.reason === "step") {
       setPlaying(false);
+      if (msg.reason === "pause" && !state.hiddenPaused) {
+        setStatus("Paused after " + msg.steps.toLocaleString("en") + " steps, at " + percent(state.devAccuracy) +
+                  " dev accuracy. Play goes on from here; Reset starts again.");
+      }
     }
     if (msg.reason !== "slice") paintNow(); else schedule();
   }
@@ -295,8 +299,8 @@
   function drawConfusion() {
     var table = $("confusion"), C = state.confusion;
     if (!confusionCells) {
-      var head = "<caption>Dev digits by true label (rows) and prediction (columns)</caption>" +
-                 '<thead><tr><th scope="col">true \\ predicted</th>';
+      var head = "<caption>Dev digits by true label y (rows) and prediction ŷ (columns)</caption>" +
+                 '<thead><tr><th scope="col" aria-label="true digit, predicted digit">y \\ ŷ</th>';
       for (var d = 0; d < 10; d++) head += '<th scope="col">' + d + "</th>";
       var body = "</tr></thead><tbody>";
       for (var y = 0; y < 10; y++) {
@@ -368,7 +372,6 @@
     if (!state.playing) return;
     send("pause");
     setPlaying(false);
-    setStatus("Paused after " + state.steps.toLocaleString("en") + " steps. Play goes on from here; Reset starts again.");
   }
 
   function step() {
