@@ -47,7 +47,7 @@ def build_table(page):
     rows = page.evaluate("""() => [...document.querySelectorAll('article table')]
         .filter(t => !t.closest('#nnfs-softmax'))
         .map(t => [...t.querySelectorAll('tr')].map(tr => [...tr.cells].map(c => c.innerText.trim())))""")
-    table = next(t for t in rows if t and t[0][0] == "i")
+    table = next(t for t in rows if any(r and r[0] == "sum" for r in t))
     body = [r for r in table[1:] if r[0] != "sum"]
     total = next(r for r in table if r[0] == "sum")[2]
     return body, total

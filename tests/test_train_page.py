@@ -14,6 +14,7 @@ playground, with the build's model one click away.
 
 import gzip
 import json
+import os
 import re
 
 import numpy as np
@@ -186,7 +187,7 @@ BREAKAGES = {
     "W2 instead of W2.T in dZ1": ("s += W2[c * h + i] * dZ2[c * m + j];", "s += W2[i * h + c] * dZ2[c * m + j];"),
     "sign of the update": ("W[q] = W[q] - learningRate * dW[q];", "W[q] = W[q] + learningRate * dW[q];"),
     "m of the dataset in dW1": ("dW1[q] /= m;", "dW1[q] /= data_m;"),
-    "no max in softmax": ("Math.exp(Z[c * m + j] - max)", "Math.exp(Z[c * m + j])"),
+    "label off by one in dZ2": ("(Y[batch[j]] === c ? 1 : 0)", "(Y[batch[j]] === (c + 1) % 10 ? 1 : 0)"),
 }
 
 
@@ -231,6 +232,29 @@ LONG_TASKS = """() => { window.__longTasks = [];
         .observe({type: 'longtask'}); }"""
 
 
+def main_thread(cdp):
+    """The renderer main thread's CPU seconds (ThreadTime) and the wall clock, from the DevTools protocol."""
+    metrics = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
+    return metrics["ThreadTime"], metrics["Timestamp"]
+
+
+def assert_main_thread_free(long_tasks, before, after):
+    """No main-thread task over 50 ms while training (PerformanceObserver 'longtask').
+
+    A long task is measured in wall-clock time. On a machine whose load average exceeds its
+    CPU count, every thread waits for a core and a 5 ms redraw can take 100 ms of wall time;
+    there the page's own share is checked instead: its main thread must use under 20 % of
+    one CPU while the worker trains (the DevTools protocol's ThreadTime, CPU seconds).
+    """
+    cpu, wall = after[0] - before[0], after[1] - before[1]
+    load = os.getloadavg()[0]
+    busy = f"main thread used {cpu:.2f} CPU s in {wall:.1f} s; load average {load:.1f} on {os.cpu_count()} CPUs"
+    print(f"long tasks while training: {len(long_tasks)} (longest {max(long_tasks, default=0):.0f} ms); {busy}")
+    if load < os.cpu_count():
+        assert not long_tasks, f"main-thread tasks over 50 ms while training: {long_tasks}; {busy}"
+    assert cpu < 0.2 * wall, f"the page's main thread is too busy while training: {busy}"
+
+
 def test_it_learns_from_the_defaults(browser, server, digits):  # noqa: F811
     """Play with the page's defaults: the dev accuracy shown reaches 85 %, and is nnfs's on the page's weights."""
     X, Y, n_train = digits
@@ -239,10 +263,15 @@ def test_it_learns_from_the_defaults(browser, server, digits):  # noqa: F811
         config = page.evaluate("window.nnfsTrain.state().config")
         assert config == {"trainer": "sgd", "learningRate": 0.1, "batchSize": 32, "hidden": 10, "init": "he", "seed": 1}
         page.evaluate(LONG_TASKS)
+        cdp = context.new_cdp_session(page)
+        cdp.send("Performance.enable")
+        before = main_thread(cdp)
         page.get_by_role("button", name="Play", exact=True).click()
         page.wait_for_function("""() => { const t = document.querySelector('[data-nnfs=dev-accuracy]').textContent;
             return parseFloat(t) >= 85; }""", timeout=180_000, polling=100)
         seconds = page.evaluate("window.nnfsTrain.state().seconds")
+        after = main_thread(cdp)
+        long_tasks = page.evaluate("window.__longTasks")
         page.get_by_role("button", name="Pause", exact=True).click()
         page.wait_for_function("window.nnfsTrain.state().lastReason === 'pause'")
         accuracy, text = shown_accuracy(page)
@@ -258,8 +287,7 @@ def test_it_learns_from_the_defaults(browser, server, digits):  # noqa: F811
         confusion = np.array(state["confusion"]).reshape(10, 10)
         pred = nnfs.predict(params, X[:, n_train:])
         np.testing.assert_array_equal(confusion, np.bincount(Y[n_train:] * 10 + pred, minlength=100).reshape(10, 10))
-        long_tasks = page.evaluate("window.__longTasks")
-        assert not long_tasks, f"main-thread tasks over 50 ms while training: {long_tasks}"
+        assert_main_thread_free(long_tasks, before, after)
         print(f"0.85 dev accuracy after {seconds:.1f} s of training in the browser")
         screenshot(page, "train-trained")
         watch.assert_clean("the train page")
@@ -297,14 +325,14 @@ def test_settings_come_from_the_url_and_step_and_reset_work(browser, server):  #
         state = page.evaluate("window.nnfsTrain.state()")
         assert state["examples"] == 4000 and state["epoch"] == 1              # full batch: one step is one epoch
         assert page.locator(".nnfs-unit canvas").count() == 32
-        page.get_by_label("Hidden units").fill("12")
-        page.get_by_label("Hidden units").dispatch_event("change")
+        page.get_by_label("Hidden units", exact=True).fill("12")
+        page.get_by_label("Hidden units", exact=True).dispatch_event("change")
         page.wait_for_function("window.nnfsTrain.state().steps === 0")
         assert "hidden=12" in page.url
         page.wait_for_function("document.querySelectorAll('.nnfs-unit canvas').length === 12")
-        page.get_by_label("Learning rate α").fill("0")                          # out of range: said, not used
+        page.get_by_label("Learning rate α", exact=True).fill("0")                          # out of range: said, not used
         page.get_by_role("button", name="Play", exact=True).click()
-        assert page.get_by_label("Learning rate α").get_attribute("aria-invalid") == "true"
+        assert page.get_by_label("Learning rate α", exact=True).get_attribute("aria-invalid") == "true"
         assert "learning rate" in page.locator("[data-nnfs=status]").inner_text().lower()
         assert not page.evaluate("window.nnfsTrain.state().playing")
         watch.assert_clean("the train page")
@@ -414,3 +442,24 @@ def test_screenshots_and_contrast(browser, server, scheme, viewport):  # noqa: F
         watch.assert_clean("the train page")
     finally:
         context.close()
+
+
+SOFTMAX_JS = """([source, Z, k, m]) => {
+    const scope = {location: window.location};
+    new Function('self', source)(scope);
+    const A = new Float64Array(k * m);
+    scope.nnfsNN.softmax(Float64Array.from(Z), k, m, A);
+    return Array.from(A, v => Number.isNaN(v) ? 'NaN' : v);
+}"""
+
+
+def test_js_softmax_survives_scores_of_1000(session, nn_source):
+    """nn.js's softmax equals nnfs.softmax on scores near 1000; a copy without the max gives NaN."""
+    page, _ = session
+    Z = np.array([[1000.0, 0.0], [1001.0, 1.0], [1002.0, 2.0]])   # (3, 2), row-major as nn.js stores it
+    got = page.evaluate(SOFTMAX_JS, [nn_source, Z.ravel().tolist(), 3, 2])
+    np.testing.assert_allclose(np.array(got, float).reshape(3, 2), nnfs.softmax(Z), rtol=1e-15, atol=0)
+    old = "Math.exp(Z[c * m + j] - max)"
+    assert nn_source.count(old) == 1
+    broken = page.evaluate(SOFTMAX_JS, [nn_source.replace(old, "Math.exp(Z[c * m + j])"), Z.ravel().tolist(), 3, 2])
+    assert "NaN" in broken

@@ -63,7 +63,7 @@
   var worker = new Worker(new URL(root.dataset.worker, document.baseURI).href);
   var state = { loaded: false, playing: false, config: null, steps: 0, epoch: 0, examples: 0, seconds: 0,
                 devAccuracy: null, loss: null, confusion: null, W1: null, h: 0,
-                lossCurve: [], devCurve: [], rate: [], hiddenPaused: false, lastReason: null, paints: 0 };
+                lossCurve: [], devCurve: [], rate: [], hiddenPaused: false, lastReason: null, paints: 0, paintMs: 0 };
   var weightRequests = {}, nextRequest = 1, resolveReady, rejectReady;
   var ready = new Promise(function (resolve, reject) { resolveReady = resolve; rejectReady = reject; });
   ready.catch(function () {});
@@ -127,6 +127,10 @@
       setStatus("The loss became infinite or NaN: the learning rate is too large for these weights. Lower it and press Reset.");
     } else if (msg.reason === "pause" || msg.reason === "step") {
       setPlaying(false);
+      if (msg.reason === "pause" && !state.hiddenPaused) {
+        setStatus("Paused after " + msg.steps.toLocaleString("en") + " steps, at " + percent(state.devAccuracy) +
+                  " dev accuracy. Play goes on from here; Reset starts again.");
+      }
     }
     if (msg.reason !== "slice") paintNow(); else schedule();
   }
@@ -146,11 +150,13 @@
   // ---- drawing -------------------------------------------------------------------------------
 
   var reducedMotion = window.matchMedia("(prefers-reduced-motion: reduce)");
-  var frame = null, lastPaint = 0, pendingTimer = null;
+  var frame = null, lastPaint = 0, lastSlowPaint = 0, pendingTimer = null;
+
+  var MIN_INTERVAL = 100;   // ms between redraws: 10 a second is smooth enough, and keeps the main thread free
 
   function schedule() {
     if (frame !== null || pendingTimer !== null) return;
-    var wait = reducedMotion.matches ? 1000 - (performance.now() - lastPaint) : 0;
+    var wait = (reducedMotion.matches ? 1000 : MIN_INTERVAL) - (performance.now() - lastPaint);
     if (wait > 0) pendingTimer = setTimeout(function () { pendingTimer = null; schedule(); }, wait);
     else frame = requestAnimationFrame(function () { frame = null; paint(); });
   }
@@ -163,38 +169,65 @@
   function fmt(x, digits) { return x === null || !isFinite(x) ? "–" : x.toFixed(digits); }
   function percent(x) { return x === null ? "–" : (100 * x).toFixed(1) + "%"; }
 
-  function paint() {
-    lastPaint = performance.now();
-    state.paints += 1;
-    $("steps").textContent = state.steps.toLocaleString("en");
-    $("epoch").textContent = fmt(state.epoch, 2);
-    var r = state.rate, speed = null;
-    if (r.length >= 2 && r[r.length - 1][0] > r[0][0]) speed = (r[r.length - 1][1] - r[0][1]) / (r[r.length - 1][0] - r[0][0]);
-    $("speed").textContent = speed === null ? "–" : Math.round(speed).toLocaleString("en");
-    $("loss").textContent = fmt(state.loss, 3);
-    $("dev-accuracy").textContent = percent(state.devAccuracy);
-    $("seconds").textContent = fmt(state.seconds, 1) + " s";
-    drawCurve($("loss-chart"), state.lossCurve, null, "loss");
-    drawCurve($("dev-chart"), state.devCurve, [0, 1], "dev accuracy");
-    drawUnits();
-    drawConfusion();
+  /** Set an element's text only when it changes (each change costs a layout). */
+  function setText(el, text) { if (el.textContent !== text) el.textContent = text; }
+
+  // Canvas sizes come from a ResizeObserver, and colours are read before any DOM write, so a
+  // redraw never forces a synchronous layout of this long page.
+  var sizes = new Map(), colours = null;
+  var resizer = new ResizeObserver(function (entries) {
+    for (var e = 0; e < entries.length; e++) {
+      sizes.set(entries[e].target, [entries[e].contentRect.width, entries[e].contentRect.height]);
+    }
+    schedule();
+  });
+
+  // Read again when the reader switches Material's palette (light/dark) or the OS scheme changes.
+  new MutationObserver(function () { colours = null; paintNow(); })
+    .observe(document.body, { attributes: true, attributeFilter: ["data-md-color-scheme", "data-md-color-primary"] });
+  window.matchMedia("(prefers-color-scheme: dark)").addEventListener("change", function () { colours = null; paintNow(); });
+
+  function readColours() {
+    var style = getComputedStyle(root);
+    var get = function (name, fallback) { return style.getPropertyValue(name).trim() || fallback; };
+    return { fg: get("--md-default-fg-color", "#000"), light: get("--md-default-fg-color--lighter", "#ccc"),
+             line: get("--md-typeset-a-color", "#4051b5") };
   }
 
-  function colour(name, fallback) {
-    return getComputedStyle(root).getPropertyValue(name).trim() || fallback;
+  function paint() {
+    var t0 = lastPaint = performance.now();
+    state.paints += 1;
+    if (!colours) colours = readColours();
+    setText($("steps"), state.steps.toLocaleString("en"));
+    setText($("epoch"), fmt(state.epoch, 2));
+    var r = state.rate, speed = null;
+    if (r.length >= 2 && r[r.length - 1][0] > r[0][0]) speed = (r[r.length - 1][1] - r[0][1]) / (r[r.length - 1][0] - r[0][0]);
+    setText($("speed"), speed === null ? "–" : Math.round(speed).toLocaleString("en"));
+    setText($("loss"), fmt(state.loss, 3));
+    setText($("dev-accuracy"), percent(state.devAccuracy));
+    setText($("seconds"), fmt(state.seconds, 1) + " s");
+    // The table and the charts' text labels restyle the page: while playing, once a second.
+    var slow = !state.playing || t0 - lastSlowPaint >= 1000;
+    if (slow) lastSlowPaint = t0;
+    drawCurve($("loss-chart"), state.lossCurve, null, "loss", slow);
+    drawCurve($("dev-chart"), state.devCurve, [0, 1], "dev accuracy", slow);
+    drawUnits();
+    if (slow) drawConfusion();
+    state.paintMs = Math.max(state.paintMs, performance.now() - t0);   // the longest redraw so far
   }
 
   /** A line chart of curve [[step, value]] on a canvas sized to its CSS box. */
-  function drawCurve(canvas, curve, yRange, what) {
-    var dpr = window.devicePixelRatio || 1, w = Math.max(1, canvas.clientWidth), h = Math.max(1, canvas.clientHeight);
+  function drawCurve(canvas, curve, yRange, what, label) {
+    var size = sizes.get(canvas);
+    if (!size) { resizer.observe(canvas); return; }               // drawn once its size is known
+    var dpr = window.devicePixelRatio || 1, w = Math.max(1, size[0]), h = Math.max(1, size[1]);
     if (canvas.width !== Math.round(w * dpr) || canvas.height !== Math.round(h * dpr)) {
       canvas.width = Math.round(w * dpr); canvas.height = Math.round(h * dpr);
     }
     var ctx = canvas.getContext("2d");
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     ctx.clearRect(0, 0, w, h);
-    var fg = colour("--md-default-fg-color", "#000"), light = colour("--md-default-fg-color--lighter", "#ccc");
-    var line = colour("--md-typeset-a-color", "#4051b5");
+    var fg = colours.fg, light = colours.light, line = colours.line;
     var left = 40, right = 8, top = 8, bottom = 20, pw = w - left - right, ph = h - top - bottom;
     var lo = yRange ? yRange[0] : 0, hi = yRange ? yRange[1] : 0, xMax = 1;
     for (var i = 0; i < curve.length; i++) {
@@ -227,7 +260,7 @@
     }
     ctx.stroke();
     var last = curve.length ? curve[curve.length - 1] : null;
-    canvas.setAttribute("aria-label", "Curve of the " + what + " by training step" +
+    if (label) canvas.setAttribute("aria-label", "Curve of the " + what + " by training step" +
       (last ? ": " + last[1].toFixed(3) + " at step " + last[0].toLocaleString("en") : ", empty until training starts"));
   }
 
@@ -266,8 +299,8 @@
   function drawConfusion() {
     var table = $("confusion"), C = state.confusion;
     if (!confusionCells) {
-      var head = "<caption>Dev digits by true label (rows) and prediction (columns)</caption>" +
-                 '<thead><tr><th scope="col">true \\ predicted</th>';
+      var head = "<caption>Dev digits by true label y (rows) and prediction ŷ (columns)</caption>" +
+                 '<thead><tr><th scope="col" aria-label="true digit, predicted digit">y \\ ŷ</th>';
       for (var d = 0; d < 10; d++) head += '<th scope="col">' + d + "</th>";
       var body = "</tr></thead><tbody>";
       for (var y = 0; y < 10; y++) {
@@ -283,10 +316,14 @@
       var total = 0;
       for (d = 0; d < 10; d++) total += C[y * 10 + d];
       for (d = 0; d < 10; d++) {
-        var cell = confusionCells[y * 10 + d], n = C[y * 10 + d], share = total ? n / total : 0;
+        var cell = confusionCells[y * 10 + d], n = C[y * 10 + d], share = (total ? n / total : 0).toFixed(2);
+        if (cell.textContent === String(n) && cell.dataset.share === share) continue;   // unchanged: no DOM write
         cell.textContent = String(n);
-        cell.style.setProperty("--share", share.toFixed(3));
-        cell.classList.toggle("nnfs-strong", share >= 0.5);
+        cell.dataset.share = share;
+        // Shade: up to 0.55 below half the row (dark text stays readable), 0.85 to 0.95 above it (white text).
+        var f = Number(share), shade = f >= 0.5 ? 0.85 + 0.2 * (f - 0.5) : 1.1 * f;
+        cell.style.setProperty("--shade", shade.toFixed(3));
+        cell.classList.toggle("nnfs-strong", f >= 0.5);
       }
     }
   }
@@ -335,7 +372,6 @@
     if (!state.playing) return;
     send("pause");
     setPlaying(false);
-    setStatus("Paused after " + state.steps.toLocaleString("en") + " steps. Play goes on from here; Reset starts again.");
   }
 
   function step() {
@@ -451,7 +487,7 @@
                examples: state.examples, seconds: state.seconds, devAccuracy: state.devAccuracy, loss: state.loss,
                config: Object.assign({}, state.config), confusion: state.confusion ? Array.from(state.confusion) : null,
                lossPoints: state.lossCurve.length, devPoints: state.devCurve.length, reducedMotion: reducedMotion.matches,
-               lastReason: state.lastReason, paints: state.paints };
+               lastReason: state.lastReason, paints: state.paints, paintMs: state.paintMs };
     },
     weights: weights,
     modelDocument: modelDocument,
