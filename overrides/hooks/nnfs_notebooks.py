@@ -131,6 +131,8 @@ def page_to_notebook(text, page, files, config):
         return None
     if text[at:].strip():
         cells.append(_markdown_cell(text[at:], page, files, config))
+    for number, cell in enumerate(cells):
+        cell["id"] = f"cell-{number}"  # nbformat 4.5: every cell has an id
     return {
         "cells": cells,
         "metadata": {
@@ -193,7 +195,11 @@ def on_page_content(content, page, config, files):
     if page.file.src_uri.endswith(".py"):  # the jupytext source that mkdocs-jupyter copies beside the page
         source = posixpath.basename(page.file.src_uri)
         link += f' · <a href="{html.escape(source)}" download>or as a Python script ({html.escape(source)})</a>'
-    return f'<p class="nnfs-notebook-download">{link}</p>\n' + content
+    paragraph = f'<p class="nnfs-notebook-download">{link}</p>\n'
+    end = content.find("</h1>")
+    if page.file.src_uri.endswith(".md") and end != -1:  # under the page's title
+        return content[:end + 5] + "\n" + paragraph + content[end + 5:]
+    return paragraph + content
 
 
 def on_post_build(config):
