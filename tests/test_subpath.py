@@ -26,6 +26,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
@@ -56,7 +57,7 @@ class PagesLikeServer:
             def translate_path(self, path):
                 path = urlsplit(path).path
                 if not path.startswith(prefix):
-                    return str(site / "\0nothing at the root")  # never a file
+                    return str(site / ".nothing-outside-the-prefix" / path.lstrip("/"))  # never a file
                 return super().translate_path("/" + path[len(prefix):])
 
             def send_error(self, code, message=None, explain=None):
@@ -171,7 +172,7 @@ def test_page_loads_everything(browser, served, name, url):  # noqa: F811
                 if response.status != 200 or not response.body():
                     problems.append(f"download {href}: HTTP {response.status}")
         problems += check_links(page, served.origin)
-        problems += [u for u in loaded if not u.startswith(served.origin)]
+        problems += [f"loaded from elsewhere: {u}" for u in loaded if not u.startswith((served.origin, "data:", "blob:"))]
         problems += watch.problems()
         assert not problems, f"{name} on the {served.kind} server:\n  " + "\n  ".join(problems)
     finally:

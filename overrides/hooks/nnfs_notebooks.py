@@ -9,7 +9,8 @@
 * on_post_build: write each notebook next to its page, as <page>/<name>.ipynb.
 
 Pages without Python code get no notebook. The notebook pages (docs/notebooks/*.py)
-are left to mkdocs-jupyter, which has its own download.
+keep the jupytext source that mkdocs-jupyter copies beside them (include_source), and
+get an .ipynb of it too, through jupytext; the build itself executes those.
 tests/test_notebooks_download.py runs every notebook in a fresh kernel.
 """
 
@@ -51,16 +52,35 @@ def _site_link(href, page, files, config):
     target = files.get_file_from_path(src)
     if target is None:
         return href
-    url = target.url + (f"#{parts.fragment}" if parts.fragment else "")
+    fragment = f"#{parts.fragment}" if parts.fragment else ""
     if config.site_url:
-        return config.site_url.rstrip("/") + "/" + url
-    return posixpath.relpath(target.url or ".", posixpath.dirname(page.url.rstrip("/")) or ".") \
-        + (f"#{parts.fragment}" if parts.fragment else "")
+        return config.site_url.rstrip("/") + "/" + target.url + fragment
+    here = page.url if page.url.endswith("/") or not page.url else posixpath.dirname(page.url)
+    relative = posixpath.relpath(target.url or ".", here or ".")
+    return relative + ("/" if target.url.endswith("/") or not target.url else "") + fragment
+
+
+# Raw HTML at the start of a line: a whole <div>...</div> (or <section>, <figure>) block, a
+# <script> or a stylesheet <link>. The page's interactive parts need the site's scripts.
+HTML_BLOCK = re.compile(r"^<(div|section|figure)\b.*?^</\1>[ \t]*$|^<script\b.*?</script>[ \t]*$|^<link\b[^>]*>[ \t]*$",
+                        re.M | re.S)
+
+
+def _interactive_note(page, config):
+    where = (config.site_url.rstrip("/") + "/" + page.url) if config.site_url else "the site"
+    return f"*(The interactive part of this page runs in the browser, on {where}.)*"
 
 
 def _markdown_cell(text, page, files, config):
     """Prose as a Markdown cell: page images attached, site links made to work from a notebook."""
     attachments = {}
+    noted = []
+
+    def drop_html(match):  # the first block becomes a note, the others (its script, its style) go
+        noted.append(match)
+        return _interactive_note(page, config) if match.group(1) else ""
+
+    text = HTML_BLOCK.sub(drop_html, text)
 
     def attach(match):
         src = match["src"]
@@ -111,6 +131,8 @@ def page_to_notebook(text, page, files, config):
         return None
     if text[at:].strip():
         cells.append(_markdown_cell(text[at:], page, files, config))
+    for number, cell in enumerate(cells):
+        cell["id"] = f"cell-{number}"  # nbformat 4.5: every cell has an id
     return {
         "cells": cells,
         "metadata": {
@@ -134,7 +156,19 @@ def on_config(config):
     return config
 
 
+def _jupytext_notebook(page):
+    """A notebook page (docs/notebooks/*.py, jupytext percent format) as an .ipynb, without outputs."""
+    import jupytext
+    import nbformat
+
+    notebook = jupytext.read(page.file.abs_src_path)
+    return json.loads(nbformat.writes(notebook))
+
+
 def on_page_markdown(markdown_text, page, config, files):
+    if page.file.src_uri.endswith(".py"):  # mkdocs-jupyter's page: it copies the .py beside it
+        _notebooks[page.file.src_uri] = (notebook_path(page), _jupytext_notebook(page))
+        return markdown_text
     if not page.file.src_uri.endswith(".md"):
         return markdown_text
     notebook = page_to_notebook(markdown_text, page, files, config)
@@ -155,10 +189,17 @@ def on_page_content(content, page, config, files):
         return content
     path, _ = _notebooks[page.file.src_uri]
     href = posixpath.basename(path)  # the notebook sits beside the page's index.html
-    link = (f'<p class="nnfs-notebook-download"><a href="{html.escape(href)}" download '
+    link = (f'<a href="{html.escape(href)}" download '
             f'title="This page as a Jupyter notebook: prose, code and snippets, ready to run">'
-            f'{DOWNLOAD_ICON} Download as notebook</a></p>\n')
-    return link + content
+            f'{DOWNLOAD_ICON} Download as notebook</a>')
+    if page.file.src_uri.endswith(".py"):  # the jupytext source that mkdocs-jupyter copies beside the page
+        source = posixpath.basename(page.file.src_uri)
+        link += f' · <a href="{html.escape(source)}" download>or as a Python script ({html.escape(source)})</a>'
+    paragraph = f'<p class="nnfs-notebook-download">{link}</p>\n'
+    end = content.find("</h1>")
+    if page.file.src_uri.endswith(".md") and end != -1:  # under the page's title
+        return content[:end + 5] + "\n" + paragraph + content[end + 5:]
+    return paragraph + content
 
 
 def on_post_build(config):
