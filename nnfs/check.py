@@ -615,15 +615,15 @@ class Grader:
         if not transposed:
             diagnoses.append("transposed-w2")
             words.append("dZ1 uses W2 where it needs W2.T: with 10 hidden units both are 10 x 10, "
-                         "so the shapes cannot tell")
+                         f"so the shapes cannot tell ({cite('transposed-w2')})")
         if not gated:
             diagnoses.append("relu-gate")
-            words.append("dZ1 lacks the ReLU' gate: multiply W2.T @ dZ2 by ReLU'(Z1), elementwise")
+            words.append(f"dZ1 lacks the ReLU' gate: multiply W2.T @ dZ2 by ReLU'(Z1), elementwise ({cite('relu-gate')})")
         divisor = 1 / scale
         if abs(divisor / self.m - 1) > 1e-6:
             diagnoses.append("batch-m")
             words.append(f"{name} is divided by {divisor:,.6g}, not by this batch's m = {self.m} columns: "
-                         "take m from the batch, m = X.shape[1]")
+                         f"take m from the batch, m = X.shape[1] ({cite('batch-m')})")
         return diagnoses, "; ".join(words)
 
     def _choose_labels(self):
@@ -905,8 +905,10 @@ def _sample_data(config):
     return (X, Y, X_train, Y_train), Y_all.size
 
 
-def check_file(path, config=CheckConfig(), progress=None):
+def check_file(path, config=CheckConfig(), progress=None, display=None):
     """Grade the functions in a reader's .py file or .ipynb notebook. Returns a `Report`.
+
+    `display` is the name the report gives the file (default: `path` as given).
 
     Raises FileNotFoundError or ValueError (one line, naming the file) if the file
     cannot be read or parsed, or has none of the functions nnfs check knows.
@@ -933,7 +935,7 @@ def check_file(path, config=CheckConfig(), progress=None):
     unsupported = {name: why for name, why in code.unsafe.items()
                    if any(_key(name) in {_key(n) for n in names} for names in ROLES.values())}
     report = Report(
-        path=path, style=_style(found), found=found,
+        path=Path(display) if display else path, style=_style(found), found=found,
         missing=[role for role in ROLES if role not in found and role not in OPTIONAL],
         unsupported=unsupported, skipped=code.skipped, skipped_imports=code.skipped_imports,
         globals_given=globals_given, free_names=free_names,

@@ -120,8 +120,8 @@ def _describe(node):
              ast.With: "with block", ast.Try: "try block", ast.ClassDef: "class", ast.AugAssign: "assignment",
              ast.Assign: "assignment", ast.AnnAssign: "assignment", ast.AsyncFunctionDef: "async function"}
     kind = kinds.get(type(node), type(node).__name__.lower())
-    text = ast.unparse(node).splitlines()[0] if hasattr(ast, "unparse") else ""
-    return f"{kind}: {text[:60]}"
+    text = ast.unparse(node).splitlines()[0]
+    return f"{kind}: {text if len(text) <= 60 else text[:57] + '...'}"
 
 
 def _is_dotted_name(node):

@@ -389,3 +389,20 @@ def test_progress_is_drawn_only_for_a_slow_step_on_a_terminal():
     assert re.search(r"\r\x1b\[K[|/\\-] slow step \d+\.\ds", terminal.getvalue())
     assert terminal.getvalue().endswith("\r\x1b[K")           # the line is cleared when the step ends
     assert pipe.getvalue() == ""
+
+
+# ---- the page ----------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_the_page_shows_the_checkers_real_output(built_site):
+    import html as html_module
+
+    html = (built_site / "build-it-yourself" / "index.html").read_text(encoding="utf-8")
+    text = html_module.unescape(re.sub(r"<[^>]+>", "", html))
+    starter = check_file(ROOT / "docs" / "assets" / "starter.py", display="starter.py")
+    for result in starter.results:                    # every line of the report, as this checker gives it
+        assert result.line() in text
+    assert html.count('<details class="success"') == 4  # one collapsed solution per exercise
+    assert 'download="starter.py"' in html
+    assert (built_site / "assets" / "starter.py").read_bytes() == (ROOT / "docs" / "assets" / "starter.py").read_bytes()
