@@ -54,7 +54,7 @@ SLOTS = {
     },
 }
 MISTAKES = ("softmax-overflow", "softmax-axis", *SLOTS["kaggle"])
-BACKWARD = {"db-sum", "batch-m", "transposed-w2", "relu-gate"}
+BACKWARD = ("db-sum", "batch-m", "transposed-w2", "relu-gate")  # a tuple: test ids stay the same run to run
 KAGGLE_ORIGINAL = ("softmax-overflow", "one-hot-size", "batch-m", "db-sum")
 
 
@@ -94,7 +94,7 @@ def expected(mistakes):
     """The exact diagnoses: with a transposed one-hot, backward cannot run, so its mistakes stay unseen."""
     found = set(mistakes)
     if "one-hot-transposed" in found:
-        found -= BACKWARD
+        found -= set(BACKWARD)
     return found
 
 
@@ -140,7 +140,7 @@ def test_each_mistake_alone_gets_its_exact_diagnosis(tmp_path, mistake, style, s
                for r in failed if mistake in r.diagnoses)
 
 
-COMBINATIONS = [KAGGLE_ORIGINAL, tuple(BACKWARD), ("transposed-w2", "relu-gate"),
+COMBINATIONS = [KAGGLE_ORIGINAL, BACKWARD, ("transposed-w2", "relu-gate"),
                 tuple(m for m in MISTAKES if m != "one-hot-transposed"), MISTAKES]
 
 
@@ -404,5 +404,9 @@ def test_the_page_shows_the_checkers_real_output(built_site):
     for result in starter.results:                    # every line of the report, as this checker gives it
         assert result.line() in text
     assert html.count('<details class="success"') == 4  # one collapsed solution per exercise
+    for link in DIAGNOSES.values():                   # the table of mistakes links to headings that exist
+        page, anchor = link.split(".md#")
+        assert f'href="../{page}/#{anchor}"' in html
+        assert f'id="{anchor}"' in (built_site / page / "index.html").read_text(encoding="utf-8")
     assert 'download="starter.py"' in html
     assert (built_site / "assets" / "starter.py").read_bytes() == (ROOT / "docs" / "assets" / "starter.py").read_bytes()
