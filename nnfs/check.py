@@ -659,6 +659,8 @@ class Grader:
         try:
             self.label_form, grads = self._choose_labels()
         except ReaderError as err:
+            if any("one-hot-transposed" in r.diagnoses for r in self.results) and not isinstance(err, CannotCall):
+                err = ReaderError(f"{err}; one_hot's layout, above, is the likely cause")
             self.add(_fail("backward", "backward: shapes", err))
             for n in names:
                 self.add(CheckResult("backward", f"backward: {n} vs finite differences", SKIPPED,

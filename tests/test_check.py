@@ -180,6 +180,16 @@ def test_the_kaggle_original_reads_as_the_errata_say(tmp_path):
     assert "imports not loaded: pandas, matplotlib" in report.text()
 
 
+def test_a_transposed_one_hot_is_named_as_the_cause_when_backward_fails(tmp_path):
+    lines = by_name(check_file(write(tmp_path, "kaggle", ("one-hot-transposed",))))
+    shapes = lines["backward: shapes"]
+    assert shapes.status == FAIL and shapes.diagnoses == ()
+    assert re.fullmatch(r"backward_prop raised ValueError: operands could not be broadcast together with shapes "
+                        r"\(10,32\) \(32,10\) \(line \d+\); one_hot's layout, above, is the likely cause",
+                        shapes.reason), shapes.reason
+    assert lines["backward: dW1 vs finite differences"].status == SKIPPED
+
+
 def test_a_transposed_w2_is_found_although_the_shapes_agree(tmp_path):
     report = check_file(write(tmp_path, "kaggle", ("transposed-w2",)))
     lines = by_name(report)
