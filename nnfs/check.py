@@ -152,7 +152,7 @@ class Report:
             shown = "; ".join(self.skipped[:3]) + ("; ..." if len(self.skipped) > 3 else "")
             lines.append(f"not run: {len(self.skipped)} top-level statement{'s' * (len(self.skipped) != 1)} ({shown})")
         if self.skipped_imports:
-            lines.append(f"imports not loaded: {', '.join(self.skipped_imports)} (only numpy and math are)")
+            lines.append(f"imports not loaded: {', '.join(self.skipped_imports)} (only numpy, math and a few standard modules are)")
         for name, (value, why) in self.globals_given.items():
             lines.append(f"global {name}: set by top-level code we do not run; {why}, so we set {name} = {value:,}")
         for function, names in self.free_names.items():
