@@ -1,4 +1,4 @@
-"""The command line: ``nnfs train``, ``nnfs evaluate`` and ``nnfs predict``.
+"""The command line: ``nnfs train``, ``nnfs evaluate``, ``nnfs predict`` and ``nnfs check``.
 
 Run as ``nnfs ...`` (the console script) or ``python -m nnfs ...``.
 Results go to stdout; a spinner goes to stderr only when stderr is a terminal.
@@ -344,6 +344,30 @@ def cmd_predict(args):
 
 
 # ----------------------------------------------------------------------------
+# nnfs check
+# ----------------------------------------------------------------------------
+
+def cmd_check(args):
+    """Grade the reader's own network; exit 0 if every check passes, 1 if any fails."""
+    import json
+
+    from nnfs.check import Progress, check_file
+
+    report = check_file(args.path, progress=Progress(sys.stderr))
+    print(json.dumps(report.to_dict(), indent=2) if args.json else report.text())
+    return report.exit_status
+
+
+def _add_check_parser(commands):
+    p = commands.add_parser("check", help="check your own from-scratch network (.py or .ipynb) and name its mistakes")
+    p.add_argument("path", metavar="FILE.py|FILE.ipynb",
+                   help="your code; only its imports of numpy/math, functions and constants are loaded, "
+                        "its top-level code never runs")
+    p.add_argument("--json", action="store_true", help="print the results as JSON")
+    p.set_defaults(func=cmd_check, parser=p)
+
+
+# ----------------------------------------------------------------------------
 # Parser and entry point
 # ----------------------------------------------------------------------------
 
@@ -429,6 +453,7 @@ def build_parser():
     p.add_argument("input", metavar="IMAGE.png|PATH.csv")
     p.add_argument("--row", type=int, help="CSV only: 0-based data row (default: 0)")
     p.set_defaults(func=cmd_predict, parser=p)
+    _add_check_parser(commands)
     return parser
 
 
