@@ -42,6 +42,23 @@ def test_fast_trainer_defaults_learn_the_sample(sample_split):
     assert frame.seconds.is_monotonic_increasing
 
 
+# Measured on the shared build machine (seeds 0-4, OPENBLAS_NUM_THREADS=1): fast(n_hidden=128)
+# means 0.967 with its 30 epochs, 0.9696 with 50 and 0.9694 with 60, so more epochs alone
+# do not reach 0.970; the goal stays open (strict: the test fails once it is met, to be un-marked).
+WIDE_GOAL_OPEN = pytest.mark.xfail(strict=True, reason="issue 11: fast(n_hidden=128) means 0.967 < 0.970")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("n_hidden, goal", [(10, 0.905), pytest.param(128, 0.970, marks=WIDE_GOAL_OPEN)])
+def test_fast_defaults_meet_the_accuracy_goals_over_five_seeds(sample_split, n_hidden, goal):
+    """Issue 11's goals: the mean final dev accuracy of TrainConfig.fast(n_hidden=...) over
+    seeds 0-4, on the one sample split (the split never changes, only TrainConfig.seed)."""
+    X_train, Y_train, X_dev, Y_dev = sample_split
+    accuracies = [minibatch_sgd(X_train, Y_train, TrainConfig.fast(n_hidden=n_hidden, seed=seed), X_dev, Y_dev)[1]
+                  .final_dev_accuracy for seed in range(5)]
+    assert np.mean(accuracies) >= goal, f"mean {np.mean(accuracies):.4f} over seeds 0-4: {accuracies}"
+
+
 @pytest.mark.parametrize("config", [TrainConfig(iterations=20), TrainConfig.fast(epochs=1, optimizer="adam", learning_rate=0.003)])
 def test_same_seed_same_weights_bit_for_bit(sample_split, config):
     X, Y = sample_split[0][:, :500], sample_split[1][:500]

@@ -65,7 +65,8 @@ print("X_train", X_train.shape, " X_dev", X_dev.shape)
 # smaller $\alpha$, and the fast defaults keep plain SGD.
 #
 # The `config` column shows how each row's configuration is built (`fast` stands
-# for `TrainConfig.fast`). The `seconds` column is the training time in CPU seconds
+# for `TrainConfig.fast`). The last row is the same network trained by scikit-learn,
+# compared in its own section below. The `seconds` column is the training time in CPU seconds
 # of the one thread that trains, without the dev evaluations: other programs on the
 # machine cannot inflate it the way they inflate the time on a clock. `speed-up` is
 # the original's time divided by the row's time. The original's time is the site
@@ -119,6 +120,40 @@ for change, config in experiments:
         "dev accuracy": history.final_dev_accuracy,
         "seconds": frame["cpu_seconds"].iloc[-1],
     })
+
+# The same network in scikit-learn (its section below says what differs): the same
+# split, 10 ReLU hidden units, a softmax output, batches of 32, as many epochs as fast().
+import time
+import warnings
+
+from sklearn.neural_network import MLPClassifier
+
+sk_X_train = np.ascontiguousarray(X_train.T)         # (m, 784): scikit-learn takes one example per row
+sk_model = MLPClassifier(hidden_layer_sizes=(10,), batch_size=32,
+                         max_iter=TrainConfig.fast().epochs, random_state=0)
+# the table's clock: CPU seconds of this thread if the histories keep them, else wall seconds
+clock = time.thread_time if "cpu_seconds" in next(iter(histories.values())) else time.perf_counter
+with warnings.catch_warnings(record=True) as sk_warnings:   # kept for its section below
+    warnings.simplefilter("always")
+    sk_start = clock()
+    sk_model.fit(sk_X_train, Y_train)
+    sk_seconds = clock() - sk_start
+trained["scikit-learn MLPClassifier"] = {              # its weights, in our layout
+    "W1": sk_model.coefs_[0].T, "b1": sk_model.intercepts_[0][:, None],     # (10, 784), (10, 1)
+    "W2": sk_model.coefs_[1].T, "b2": sk_model.intercepts_[1][:, None],     # (10, 10), (10, 1)
+}
+sk_defaults = MLPClassifier().get_params()
+sk_changes = {k: v for k, v in sk_model.get_params().items() if v != sk_defaults[k]}
+sk_steps = sk_model.n_iter_ * -(-X_train.shape[1] // sk_model.batch_size)
+rows.append({
+    "change": "scikit-learn MLPClassifier",
+    "config": f"MLPClassifier({', '.join(f'{k}={v!r}' for k, v in sk_changes.items())})",
+    "steps": sk_steps,
+    "examples processed": sk_model.n_iter_ * X_train.shape[1],
+    "train accuracy": nnfs.accuracy(sk_model.predict(sk_X_train), Y_train),
+    "dev accuracy": nnfs.accuracy(sk_model.predict(np.ascontiguousarray(X_dev.T)), Y_dev),
+    "seconds": sk_seconds,
+})
 
 table = pd.DataFrame(rows)
 table["speed-up"] = table["seconds"].iloc[0] / table["seconds"]
@@ -438,6 +473,83 @@ Markdown(
     f"{dev['original']:.1%} for the original, and train {compared_with_original(fast)}. "
     f"The best row is “{best['change']}”: {best['dev accuracy']:.1%} dev accuracy in "
     f"{best['seconds']:.2f} seconds of training, {compared_with_original(best)}."
+)
+
+# %% [markdown]
+# ## The same network in scikit-learn
+#
+# A reader who wants this network without writing it would reach for a library.
+# scikit-learn's `MLPClassifier` trains exactly this one: a hidden layer of ReLU
+# units, a softmax output, cross-entropy, mini-batches. The row *scikit-learn
+# MLPClassifier* in the table above trained it on the same split, with 10 hidden
+# units, batches of 32 and as many epochs as `TrainConfig.fast()`, and left
+# everything else at the library's defaults, as a new user would. It takes one
+# example per row, so it gets `X_train.T`. Its weights fit straight into our
+# layout (transposed, as its `coefs_[0]` is $784 \times 10$), and our `predict`
+# then reads the dev digits exactly as scikit-learn's does:
+
+# %%
+sk_params = trained["scikit-learn MLPClassifier"]
+sk_dev = sk_model.predict(np.ascontiguousarray(X_dev.T))
+agree = int(np.sum(nnfs.predict(sk_params, X_dev) == sk_dev))
+print(f"nnfs.predict with scikit-learn's weights agrees with sk_model.predict "
+      f"on {agree:,} of {Y_dev.size:,} dev digits")
+
+# %% [markdown]
+# Same network, then, but not the same training. What the library does differently
+# from `TrainConfig.fast()`, read from the model the build just trained:
+
+# %%
+sk = sk_model.get_params()
+stopped = sk_model.n_iter_ < sk["max_iter"]
+warned = [str(w.message).split(".")[0] for w in sk_warnings]
+dtype_sentence = (
+    f"It computes in the dtype it is given, float64 unless told otherwise: here our float32 "
+    f"digits, so its weights are {sk_model.coefs_[0].dtype} like ours; fed integers or float64 "
+    f"it would work in float64, with twice the memory traffic.")
+paragraph = (
+    f"It adds an L2 penalty to the loss by default, `alpha={sk['alpha']:g}` times the sum of the "
+    f"squared weights, which pulls every weight a little towards 0 at every step; "
+    f"`TrainConfig` has no penalty and regularises with shifted digits instead. "
+    f"It stops by itself once the training loss has improved by less than `tol={sk['tol']:g}` "
+    f"for more than {sk['n_iter_no_change']} epochs in a row, or, with `early_stopping=True` (off by "
+    f"default), when the accuracy on {sk['validation_fraction']:.0%} of the training digits that it "
+    f"holds out stops improving. Here it "
+    + (f"stopped after {sk_model.n_iter_} epochs. " if stopped else
+       f"ran all {sk_model.n_iter_} epochs" + (f" and warned: “{warned[0]}”. " if warned else ". "))
+    + f"Its default solver is Adam with a constant α = {sk['learning_rate_init']:g} and "
+    f"β₁ = {sk['beta_1']:g}, β₂ = {sk['beta_2']:g}, ε = {sk['epsilon']:g}, the values of "
+    f"Adam's paper, where our fast defaults take plain SGD steps with α falling linearly "
+    f"from {fast_config.learning_rate:g} to 0. It starts from Glorot's uniform weights rather "
+    f"than He's normal ones, and it shuffles the digits every epoch as we do. "
+    + dtype_sentence
+)
+Markdown(paragraph)
+
+# %%
+sk_row = by_change.loc["scikit-learn MLPClassifier"]
+fast_row = by_change.loc["+ linear α decay, shifts = fast()"]
+points = 100 * (fast_row["dev accuracy"] - sk_row["dev accuracy"])
+time_ratio = sk_row["seconds"] / fast_row["seconds"]
+if abs(points) < 2 * 100 * standard_error:
+    accuracy_words = (f"{abs(points):.1f} points {'more' if points > 0 else 'fewer'} than scikit-learn: "
+                      f"within two standard errors of the dev set, so no real difference")
+else:
+    accuracy_words = (f"{abs(points):.1f} points {'more' if points > 0 else 'fewer'} than scikit-learn, "
+                      f"more than two standard errors of the dev set")
+speed_words = (f"{time_ratio:.1f} times faster" if time_ratio >= 1
+               else f"{1 / time_ratio:.1f} times slower")
+fast_epochs = histories["+ linear α decay, shifts = fast()"]["epoch"].iloc[-1]
+epoch_words = ("for the same number of epochs" if fast_epochs == sk_model.n_iter_
+               else f"over {fast_epochs:g} epochs against scikit-learn's {sk_model.n_iter_}")
+Markdown(
+    f"On this build, scikit-learn read {sk_row['dev accuracy']:.1%} of the dev digits right "
+    f"after {sk_row['seconds']:.2f} seconds of training. The fast defaults read "
+    f"{fast_row['dev accuracy']:.1%} right, {accuracy_words}, and trained {speed_words} "
+    f"({fast_row['seconds']:.2f} seconds) {epoch_words}. One seed and one "
+    f"build say little about speed; `bench/peers.py` repeats both over five seeds, gives "
+    f"scikit-learn a sweep of solvers and step sizes, and writes the result into the "
+    f"README's performance section."
 )
 
 # %% [markdown]
