@@ -84,13 +84,16 @@ def test_prose_on_the_wide_network_follows_its_speed_up(built_site):
 
 def test_playground_model_is_the_build_model(built_site):
     """The exported JSON holds the weights the build trained, not a separate model."""
+    from threadpoolctl import threadpool_limits
+
     import nnfs
     from nnfs.data import load_dataset, train_dev_split
 
     exported = json.loads((built_site / "generated" / "model.json").read_text())
     dataset = load_dataset("sample")
     X_train, Y_train, X_dev, Y_dev = train_dev_split(dataset.X, dataset.Y, dev_size=1000, rng=np.random.default_rng(0))
-    params, _ = nnfs.gradient_descent(X_train, Y_train, nnfs.TrainConfig())
+    with threadpool_limits(1, user_api="blas"):  # as in the build: float32 sums round by thread count
+        params, _ = nnfs.gradient_descent(X_train, Y_train, nnfs.TrainConfig())
     for name in ("W1", "b1", "W2", "b2"):
         np.testing.assert_array_equal(np.asarray(exported[name], np.float32).reshape(params[name].shape), params[name])
 
