@@ -187,7 +187,7 @@ def main():
     total = sum(download.values())
     digits = sum(v for k, v in download.items() if "train-digits" in k)
     lines = [
-        f"Produced by `python bench/browser_train.py --update-readme` on {os.cpu_count()} CPUs "
+        f"Produced by `python bench/browser_train.py {' '.join(sys.argv[1:])}` on {os.cpu_count()} CPUs "
         f"(Chromium {version}, Python {platform.python_version()}, NumPy {np.__version__}; "
         f"load average {load_before:.2f} before, {load_after:.2f} after). Mini-batch SGD, batches of {BATCH}, "
         f"{HIDDEN} hidden units, He init, constant learning rate {LEARNING_RATE}, no shifts, "

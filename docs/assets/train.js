@@ -341,8 +341,11 @@
   function setPlaying(on) {
     state.playing = on;
     if (!state.loaded) return;
+    var focused = document.activeElement;
     $("play").disabled = on;
     $("pause").disabled = !on;
+    if (focused === $("play") && on) $("pause").focus();            // keep the keyboard's place: a disabled
+    else if (focused === $("pause") && !on) $("play").focus();      // button would drop the focus
     root.classList.toggle("nnfs-playing", on);
   }
 
