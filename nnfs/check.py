@@ -920,10 +920,12 @@ def check_file(path, config=CheckConfig(), progress=None, display=None):
     code = load_user_code(path)
     found = _find(code)
     if not found:
-        known = ", ".join(names[0] for names in ROLES.values())
+        known = ", ".join(names[0] for names in list(ROLES.values())[:4])  # a short line: the first few
         defined = ", ".join(code.functions) or "no functions at all"
-        raise ValueError(f"{path}: none of the functions nnfs check knows ({known}, or their Kaggle and camelCase "
-                         f"names); found {defined}")
+        if len(defined) > 60:
+            defined = defined[:57] + "..."
+        raise ValueError(f"{path}: none of the functions nnfs check knows ({known}, ... or their Kaggle "
+                         f"and camelCase names); found {defined}")
     with progress("loading the sample digits"):
         data, n_dataset = _sample_data(config)
     globals_given = {}

@@ -169,5 +169,6 @@ def test_the_hosted_build_from_a_local_mirror(mirror, tmp_path):
     assert f"measured on the {N_TEST:,} digits of MNIST's official test set" in page["notebooks/going_further"]
     # the sample build's note, as rendered (its source, shown in the cell above it, splits the sentence)
     assert "so there is no test-set table here" not in page["notebooks/going_further"]
-    for name, text in page.items():
-        assert "Traceback" not in text and "Error" not in text, name
+    for name, text in page.items():  # the source shown may say `except FileNotFoundError`; outputs never fail
+        at = text.find("Traceback")
+        assert at < 0, f"{name}: {text[max(at - 300, 0):at + 300]}"

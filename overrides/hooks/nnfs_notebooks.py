@@ -26,9 +26,12 @@ from urllib.parse import urlsplit
 import markdown
 from mkdocs.exceptions import PluginError
 
-# A fenced block: ```python ...``` (any options after the language), or any other language.
-FENCE = re.compile(r"^(?P<fence>`{3,}|~{3,})(?P<lang>[\w+-]*)(?P<options>[^\n]*)\n(?P<code>.*?)^(?P=fence)[ \t]*$",
-                   re.M | re.S)
+# A fenced block: ```python ...``` (any options after the language), or any other language;
+# indented inside an admonition or a collapsed `??? success "Solution"` block too.
+FENCE = re.compile(r"^(?P<indent> *)(?P<fence>`{3,}|~{3,})(?P<lang>[\w+-]*)(?P<options>[^\n]*)\n(?P<code>.*?)"
+                   r"^(?P=indent)(?P=fence)[ \t]*$", re.M | re.S)
+# `??? success "Solution"` or `!!! note "Title"`: a notebook shows the title in bold.
+ADMONITION = re.compile(r'^(?:\?\?\?\+?|!!!) *[\w-]+(?: +"(?P<title>[^"]*)")?[ \t]*$', re.M)
 IMAGE = re.compile(r"!\[(?P<alt>[^\]]*)\]\((?P<src>[^)\s]+)(?P<title>\s+\"[^\"]*\")?\)")
 LINK = re.compile(r"(?<!!)\[(?P<text>[^\]]*)\]\((?P<href>[^)\s]+)\)")
 OPTION = re.compile(r'(\w+)="([^"]*)"')
@@ -81,6 +84,7 @@ def _markdown_cell(text, page, files, config):
         return _interactive_note(page, config) if match.group(1) else ""
 
     text = HTML_BLOCK.sub(drop_html, text)
+    text = ADMONITION.sub(lambda m: f"**{m['title']}**" if m["title"] else "", text)
 
     def attach(match):
         src = match["src"]
@@ -126,7 +130,8 @@ def page_to_notebook(text, page, files, config):
         if "".join(prose).strip():
             cells.append(_markdown_cell("".join(prose), page, files, config))
         prose = []
-        cells.append(_code_cell(match["code"], match["options"]))
+        code = re.sub(rf"^{match['indent']}", "", match["code"], flags=re.M)  # dedent an indented block
+        cells.append(_code_cell(code, match["options"]))
     if not any(cell["cell_type"] == "code" for cell in cells):
         return None
     if text[at:].strip():
