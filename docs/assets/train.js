@@ -104,6 +104,7 @@
   function progress(msg) {
     if (msg.reason === "reset") {
       state.lossCurve = []; state.devCurve = []; state.rate = [];
+      dirty.loss = dirty.dev = dirty.units = dirty.confusion = true;
     }
     state.lastReason = msg.reason;
     state.steps = msg.steps; state.epoch = msg.epoch; state.examples = msg.examples; state.seconds = msg.seconds;
@@ -112,6 +113,7 @@
       for (var i = 0; i < msg.losses.length; i++) sum += msg.losses[i][1];
       state.loss = sum / msg.losses.length;
       addPoint(state.lossCurve, [msg.steps, state.loss]);
+      dirty.loss = true;
     }
     state.rate.push([msg.seconds, msg.examples]);
     while (state.rate.length > 2 && msg.seconds - state.rate[0][0] > 1) state.rate.shift();  // about the last second
@@ -120,7 +122,9 @@
       state.confusion = msg.confusion;
       state.W1 = msg.W1;
       state.h = msg.W1.length / 784;
+      dirty.units = true; dirty.confusion = true;
       addPoint(state.devCurve, [msg.steps, msg.devAccuracy]);
+      dirty.dev = true;
     }
     if (msg.reason === "diverged") {
       setPlaying(false);
@@ -149,10 +153,13 @@
 
   // ---- drawing -------------------------------------------------------------------------------
 
+  // What changed since the last redraw: only that is drawn again (worker messages arrive far more
+  // often than redraws, and are coalesced into one redraw at most every MIN_INTERVAL ms).
+  var dirty = { loss: true, dev: true, units: true, confusion: true, all: true };
   var reducedMotion = window.matchMedia("(prefers-reduced-motion: reduce)");
   var frame = null, lastPaint = 0, lastSlowPaint = 0, pendingTimer = null;
 
-  var MIN_INTERVAL = 100;   // ms between redraws: 10 a second is smooth enough, and keeps the main thread free
+  var MIN_INTERVAL = 200;   // ms between redraws: 5 a second is smooth enough, and keeps the main thread free
 
   function schedule() {
     if (frame !== null || pendingTimer !== null) return;
@@ -179,13 +186,14 @@
     for (var e = 0; e < entries.length; e++) {
       sizes.set(entries[e].target, [entries[e].contentRect.width, entries[e].contentRect.height]);
     }
+    dirty.all = true;
     schedule();
   });
 
   // Read again when the reader switches Material's palette (light/dark) or the OS scheme changes.
-  new MutationObserver(function () { colours = null; paintNow(); })
+  new MutationObserver(function () { colours = null; dirty.all = true; paintNow(); })
     .observe(document.body, { attributes: true, attributeFilter: ["data-md-color-scheme", "data-md-color-primary"] });
-  window.matchMedia("(prefers-color-scheme: dark)").addEventListener("change", function () { colours = null; paintNow(); });
+  window.matchMedia("(prefers-color-scheme: dark)").addEventListener("change", function () { colours = null; dirty.all = true; paintNow(); });
 
   function readColours() {
     var style = getComputedStyle(root);
@@ -209,17 +217,23 @@
     // The table and the charts' text labels restyle the page: while playing, once a second.
     var slow = !state.playing || t0 - lastSlowPaint >= 1000;
     if (slow) lastSlowPaint = t0;
-    drawCurve($("loss-chart"), state.lossCurve, null, "loss", slow);
-    drawCurve($("dev-chart"), state.devCurve, [0, 1], "dev accuracy", slow);
-    drawUnits();
-    if (slow) drawConfusion();
+    var all = dirty.all;
+    if (all || dirty.loss || (slow && !state.playing)) {
+      dirty.loss = !drawCurve($("loss-chart"), state.lossCurve, null, "loss", slow);
+    }
+    if (all || dirty.dev || (slow && !state.playing)) {
+      dirty.dev = !drawCurve($("dev-chart"), state.devCurve, [0, 1], "dev accuracy", slow);
+    }
+    if (all || dirty.units) { drawUnits(); dirty.units = false; }
+    if (slow && (all || dirty.confusion || !confusionCells)) { drawConfusion(); dirty.confusion = false; }
+    dirty.all = false;
     state.paintMs = Math.max(state.paintMs, performance.now() - t0);   // the longest redraw so far
   }
 
   /** A line chart of curve [[step, value]] on a canvas sized to its CSS box. */
   function drawCurve(canvas, curve, yRange, what, label) {
     var size = sizes.get(canvas);
-    if (!size) { resizer.observe(canvas); return; }               // drawn once its size is known
+    if (!size) { resizer.observe(canvas); return false; }         // drawn once its size is known
     var dpr = window.devicePixelRatio || 1, w = Math.max(1, size[0]), h = Math.max(1, size[1]);
     if (canvas.width !== Math.round(w * dpr) || canvas.height !== Math.round(h * dpr)) {
       canvas.width = Math.round(w * dpr); canvas.height = Math.round(h * dpr);
@@ -262,9 +276,10 @@
     var last = curve.length ? curve[curve.length - 1] : null;
     if (label) canvas.setAttribute("aria-label", "Curve of the " + what + " by training step" +
       (last ? ": " + last[1].toFixed(3) + " at step " + last[0].toLocaleString("en") : ", empty until training starts"));
+    return true;
   }
 
-  var unitCanvases = [];
+  var unitCanvases = [], unitImage = null;
   /** Each hidden unit's row of W1 as a 28 x 28 picture: orange positive, blue negative, white 0. */
   function drawUnits() {
     var list = $("units"), h = state.h, W1 = state.W1;
@@ -281,16 +296,20 @@
         unitCanvases.push(li.firstChild);
       }
     }
+    if (!unitImage) unitImage = new ImageData(28, 28);
+    var px = unitImage.data;                                   // one buffer, no allocation per pixel
     for (i = 0; i < h; i++) {
-      var ctx = unitCanvases[i].getContext("2d"), img = ctx.createImageData(28, 28), scale = 0, k;
-      for (k = 0; k < 784; k++) scale = Math.max(scale, Math.abs(W1[i * 784 + k]));
+      var scale = 0, k, o = i * 784;
+      for (k = 0; k < 784; k++) { var v = W1[o + k]; if (v > scale) scale = v; else if (-v > scale) scale = -v; }
+      var inv = scale ? 1 / scale : 0;
       for (k = 0; k < 784; k++) {
-        var t = scale ? W1[i * 784 + k] / scale : 0, a = Math.abs(t);
-        var rgb = t >= 0 ? [230, 97, 1] : [33, 102, 172];
-        for (var ch = 0; ch < 3; ch++) img.data[4 * k + ch] = Math.round(255 + a * (rgb[ch] - 255));
-        img.data[4 * k + 3] = 255;
+        var t = W1[o + k] * inv, a = t < 0 ? -t : t, q = 4 * k;
+        if (t >= 0) { px[q] = 255 - a * 25; px[q + 1] = 255 - a * 158; px[q + 2] = 255 - a * 254; }
+        else { px[q] = 255 - a * 222; px[q + 1] = 255 - a * 153; px[q + 2] = 255 - a * 83; }
+        px[q + 3] = 255;
       }
-      ctx.putImageData(img, 0, 0);
+      // A CPU-backed canvas: putImageData is a copy, not an upload to the GPU (25 ms, measured).
+      unitCanvases[i].getContext("2d", { willReadFrequently: true }).putImageData(unitImage, 0, 0);
     }
   }
 
