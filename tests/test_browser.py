@@ -89,9 +89,17 @@ COPY_BUTTONS = """() => {
     });
 }"""
 
+# A button inside a collapsed admonition (`??? success "Solution"`) is hidden until the reader
+# opens it, so every <details> around the button is opened before it is clicked.
+OPEN_DETAILS = """(i) => {
+    for (let d = document.querySelector(`[data-test-copy="${i}"]`).closest('details'); d;
+         d = d.parentElement && d.parentElement.closest('details')) d.open = true;
+}"""
+
 CLICK_COPY = """async (i) => {
     const sentinel = 'nothing copied yet ' + i;
     await navigator.clipboard.writeText(sentinel);
+    (""" + OPEN_DETAILS + """)(i);
     document.querySelector(`[data-test-copy="${i}"]`).click();
     for (let t = 0; t < 100; t++) {
         const copied = await navigator.clipboard.readText();
@@ -106,7 +114,8 @@ def check_copy_buttons(page):
     """Every code block has a copy button that puts exactly the code shown on the clipboard.
 
     The first button is clicked with the mouse, like a reader would; the others are
-    clicked from the page's JavaScript, which is much faster on long pages.
+    clicked from the page's JavaScript, which is much faster on long pages. A button in a
+    collapsed <details> is clicked after opening it, as a reader has to.
     """
     blocks = page.evaluate(COPY_BUTTONS)
     problems = []
@@ -118,6 +127,7 @@ def check_copy_buttons(page):
         if block["i"] == 0:
             sentinel = "nothing copied yet"
             page.evaluate("text => navigator.clipboard.writeText(text)", sentinel)
+            page.evaluate(OPEN_DETAILS, 0)
             button = page.locator('[data-test-copy="0"]')
             button.scroll_into_view_if_needed()
             button.hover()
