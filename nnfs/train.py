@@ -17,6 +17,7 @@ import numpy as np
 
 from nnfs.network import accuracy, backward, cross_entropy, forward, init_params, predict, update_params
 # --8<-- [end:imports]
+from nnfs import memo
 
 
 # --8<-- [start:TrainConfig]
@@ -289,3 +290,9 @@ def train(X, Y, config=TrainConfig(), X_dev=None, Y_dev=None, *, rng=None, callb
     """Run the trainer that `config.trainer` names. Returns (params, History)."""
     fit = gradient_descent if config.trainer == "gd" else minibatch_sgd
     return fit(X, Y, config, X_dev, Y_dev, rng=rng, callback=callback)
+
+
+# Inside the site build (NNFS_TRAIN_CACHE set), a run that another page already trained
+# is read back instead of trained again; elsewhere these are the functions above, unchanged.
+gradient_descent = memo.reuse(gradient_descent, History)
+minibatch_sgd = memo.reuse(minibatch_sgd, History)

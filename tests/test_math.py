@@ -24,6 +24,12 @@ def page(src_uri):
     return types.SimpleNamespace(file=types.SimpleNamespace(src_uri=src_uri))
 
 
+def finished(math, content, src_uri):
+    """The page as a reader gets it: on_page_content, then on_post_page puts back what it set aside."""
+    where = page(src_uri)
+    return math.on_post_page(math.on_page_content(content, where, None, None), where, None)
+
+
 def svg_of(html):
     svgs = re.findall(r"<svg\b.*?</svg>", html, re.S)
     assert len(svgs) == 1, html[:300]
@@ -82,7 +88,7 @@ def test_ids_are_unique_per_equation(math):
 def test_tex_errors_fail_the_build_naming_the_page(math, tex, message):
     content = f'<p><span class="arithmatex">\\({tex}\\)</span></p>'
     with pytest.raises(PluginError, match=f"^softmax.md: .*{re.escape(message)}"):
-        math.on_page_content(content, page("softmax.md"), None, None)
+        finished(math, content, "softmax.md")
     assert not list((math.CACHE).glob("*.html")), "an equation that failed was cached"
 
 
@@ -95,7 +101,7 @@ def test_without_mathml_the_svg_carries_the_tex(math, monkeypatch):
 def test_markdown_page_math(math):
     content = ('<p>inline <span class="arithmatex">\\(z_k &lt; 1\\)</span> and</p>\n'
                '<div class="arithmatex">\\[\n\\frac{a}{b}\n\\]</div>')
-    html = math.on_page_content(content, page("loss.md"), None, None)
+    html = finished(math, content, "loss.md")
     assert html.count("<svg") == 2 and "arithmatex" not in html and "\\(" not in html
     assert '<span class="math-inline" data-tex="z_k &lt; 1">' in html
     assert '<div class="math-display" data-tex="\\frac{a}{b}">' in html
@@ -105,7 +111,7 @@ def test_notebook_math_and_scripts(math):
     cell = ('<div class="jp-RenderedHTMLCommon jp-RenderedMarkdown jp-MarkdownOutput">'
             "<p>cost $5 and $x^2$ and $$\\frac{a}{b}$$</p></div>")
     junk = '<!-- Load mathjax -->\n<script src=""> </script>\n<!-- End of mathjax configuration -->'
-    html = math.on_page_content(junk + cell, page("notebooks/n.py"), None, None)
+    html = finished(math, junk + cell, "notebooks/n.py")
     assert "mathjax" not in html.lower()
     assert html.count("<svg") == 2 and html.count("<math ") == 2 and "$$" not in html and "cost $5" in html
     assert '<span class="math-display" data-tex="\\frac{a}{b}">' in html  # a span: it sits in a <p>
@@ -117,18 +123,18 @@ def test_notebook_math_and_scripts(math):
 def test_a_second_build_renders_nothing_and_never_starts_mathjax(math, monkeypatch):
     content = ('<span class="arithmatex">\\(a_{k\'}\\)</span>'
                '<div class="arithmatex">\\[\\sum_{k=0}^{9} y_k\\]</div>')
-    first = math.on_page_content(content, page("backprop.md"), None, None)
+    first = finished(math, content, "backprop.md")
     assert math.stats == {"equations": 2, "rendered": 2, "started": 1}
     assert len(list(math.CACHE.glob("*.html"))) == 2
 
     math._renderer.clear()                 # a new build process: MathJax not running
     math.on_pre_build(None)
-    second = math.on_page_content(content, page("backprop.md"), None, None)
+    second = finished(math, content, "backprop.md")
     assert second == first
     assert math.stats == {"equations": 2, "rendered": 0, "started": 0}
 
     edited = content.replace("y_k", "y_k^2")  # one equation changed: it alone is rendered
-    third = math.on_page_content(edited, page("backprop.md"), None, None)
+    third = finished(math, edited, "backprop.md")
     assert math.stats == {"equations": 4, "rendered": 1, "started": 1}
     assert third != first and "data-tex=\"\\sum_{k=0}^{9} y_k^2\"" in third
 
@@ -162,3 +168,22 @@ def test_a_warm_site_build_does_not_start_mathjax(built_site, tmp_path):
     assert equations > 100 and rendered == 0 and started == "not started"
     built = (built_site / "backprop" / "index.html").read_text()
     assert built.count('class="math-display"') > 10 and "arithmatex" not in built
+
+
+def test_search_reads_the_page_without_its_svg_styles_or_images(math):
+    """Between on_page_content and on_post_page (where the search plugin reads page.content)
+    the bulk is set aside; the MathML stays, so the equation's symbols can still be found."""
+    content = ('<p>Loss <span class="arithmatex">\\(L = -\\log a\\)</span></p>'
+               '<style>.jp-Cell { color: red }</style><img src="data:image/png;base64,iVBORw0KGgo=">')
+    where = page("notebooks/n.py")
+    between = math.on_page_content(content, where, None, None)
+    assert "<svg" not in between and "<style" not in between and "base64" not in between
+    assert "<math" in between
+    after = math.on_post_page(between, where, None)
+    assert after.count("<svg") == 1 and "<style>.jp-Cell { color: red }</style>" in after
+    assert 'src="data:image/png;base64,iVBORw0KGgo="' in after and "nnfs-aside" not in after
+
+
+def test_an_unknown_aside_key_fails_the_page(math):
+    with pytest.raises(PluginError, match="nothing was set aside"):
+        math.on_post_page("<p><!--nnfs-aside:" + "0" * 32 + "--></p>", page("x.md"), None)

@@ -155,3 +155,27 @@ def test_breakage_fails_the_build(breakage, project_copy, tmp_path):
     result = mkdocs_build(project_copy, tmp_path / "site")
     assert result.returncode != 0
     assert message in result.stderr
+
+
+def test_nothing_set_aside_is_left_in_a_page(built_site):
+    """nnfs_math sets SVGs, styles and images aside while the search plugin reads a page."""
+    for html in built_site.rglob("*.html"):
+        assert "nnfs-aside:" not in html.read_text(encoding="utf-8"), html.relative_to(built_site)
+    index = (built_site / "search" / "search_index.json").read_text(encoding="utf-8")
+    assert "<svg" not in index and "nnfs-aside" not in index and "base64," not in index
+
+
+def test_search_entries_from_the_cache_equal_a_fresh_parse(project_copy, tmp_path):
+    """nnfs_cache reuses a page's search entries only while the page is unchanged."""
+    word = "zyzzogeton"                       # in no page yet
+    softmax = project_copy / "docs" / "softmax.md"
+    softmax.write_text(softmax.read_text() + f"\nA prose edit: {word}.\n")
+    cached = mkdocs_build(project_copy, tmp_path / "cached")
+    assert cached.returncode == 0, cached.stderr[-3000:]
+    assert re.search(r"nnfs_cache: \d+ pages indexed for search from the cache, 1 parsed", cached.stderr)
+    shutil.rmtree(project_copy / ".cache" / "search")
+    fresh = mkdocs_build(project_copy, tmp_path / "fresh")
+    assert fresh.returncode == 0, fresh.stderr[-3000:]
+    index = (tmp_path / "cached" / "search" / "search_index.json").read_text(encoding="utf-8")
+    assert word in index
+    assert index == (tmp_path / "fresh" / "search" / "search_index.json").read_text(encoding="utf-8")

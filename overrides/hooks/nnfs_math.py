@@ -11,6 +11,10 @@
       aria-label holding the TeX instead.
   Markdown pages: pymdownx.arithmatex's generic output, <span class="arithmatex">\\(..\\)</span>
   and <div class="arithmatex">\\[..\\]</div>. Notebooks: $..$ and $$..$$ in Markdown cells.
+* on_page_content sets aside what no search needs, and on_post_page puts it back into
+  the finished page: each equation's SVG, and a notebook page's <style> blocks and
+  base64 images. In between, the search plugin parses page.content to index its text;
+  those are most of a page's bytes, and parsing them took most of a warm build.
 * Each equation's HTML is cached in .cache/math/<key>.html, the key hashing the TeX, the
   display mode, the quickjax and latex2mathml versions and this file's source. A rebuild
   renders only new equations; MathJax is started only when one is missing.
@@ -139,6 +143,21 @@ def typeset(tex, display, where="?"):
     return inner
 
 
+_aside = {}   # key -> HTML that on_page_content set aside and on_post_page puts back
+_ASIDE = re.compile(r"<!--nnfs-aside:([0-9a-f]{32})-->|nnfs-aside:([0-9a-f]{32})")
+
+
+# What no search needs: SVG (the equations), <style> blocks and base64 images (notebook pages).
+_BULK = re.compile(r"<svg\b.*?</svg>|<style\b[^>]*>.*?</style>|data:image/[a-z+]+;base64,[A-Za-z0-9+/=]+", re.S)
+
+
+def set_aside(text):
+    """A short stand-in for `text`: <!--nnfs-aside:KEY-->, or nnfs-aside:KEY where it sits in an attribute."""
+    key = hashlib.sha256(text.encode()).hexdigest()[:32]
+    _aside[key] = text
+    return f"<!--nnfs-aside:{key}-->" if text.startswith("<") else f"nnfs-aside:{key}"
+
+
 def wrap(tex, display, tag=None, where="?"):
     """The equation in its container: <div class="math-display"> (or tag) or <span class="math-inline">."""
     tag = tag or ("div" if display else "span")
@@ -185,7 +204,15 @@ def on_page_content(content, page, config, files):
     if where.endswith(".py"):  # a notebook: math sits raw in its Markdown cells
         content = _NOTEBOOK_SCRIPTS.sub("", content)
         content = _MARKDOWN_CELL.sub(lambda m: m.group(1) + _notebook_math(m.group(2), where) + m.group(3), content)
-    return content
+    return _BULK.sub(lambda m: set_aside(m.group(0)), content)
+
+
+def on_post_page(output, page, config):
+    """Put back what on_page_content set aside."""
+    try:
+        return _ASIDE.sub(lambda m: _aside[m.group(1) or m.group(2)], output)
+    except KeyError as err:
+        raise PluginError(f"{page.file.src_uri}: nothing was set aside under the key {err}") from None
 
 
 def on_pre_build(config):

@@ -7,9 +7,14 @@
   - pipeline.py into .cache/nnfs-site/<key>/ (trains, draws, writes results.json);
   - every notebook into mkdocs-jupyter's cache, .cache/mkdocs-jupyter/<key>/
     (notebook_job.py), so mkdocs-jupyter finds each page ready.
-  At most one job per CPU this process may use (os.sched_getaffinity), each with one
-  BLAS thread: no core runs two spinning BLAS threads. The pipeline starts first,
-  then the longest jobs. Notebooks get the path of results.json in NNFS_SITE_RESULTS,
+  All jobs start at once, each with one BLAS thread (a single-threaded BLAS never
+  spins waiting for a partner thread). The pipeline keeps its priority, so the run it
+  times gets a core of its own; every other job runs at the lowest priority (nice 19)
+  and shares what is left. The operating system then keeps both cores busy to the
+  end, whichever job turns out longest, and a job that waits for another costs no CPU.
+  A run that several pages train (the original network, on four of them) is trained
+  once: NNFS_TRAIN_CACHE names .cache/nnfs-train/<key>/ for nnfs.memo, and a job that
+  asks for a run another is training waits for it. Notebooks get the path of results.json in NNFS_SITE_RESULTS,
   so they quote the build's own measurements instead of timing runs of their own
   (nnfs.timing.build_results waits for the file; a notebook that reads the variable
   itself starts after the pipeline).
@@ -41,7 +46,9 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 CACHE = ROOT / ".cache"
 RESULTS_ENV = "NNFS_SITE_RESULTS"   # a notebook that reads it runs after the pipeline
-CACHE_KINDS = ("nnfs-site", "mkdocs-jupyter", "markdown-exec")
+BACKGROUND_NICE = 19   # every job but the pipeline: its timed runs keep a core to themselves
+CACHE_KINDS = ("nnfs-site", "mkdocs-jupyter", "markdown-exec", "nnfs-train")
+TRAIN_CACHE_ENV = "NNFS_TRAIN_CACHE"  # nnfs.memo: a run several pages show is trained once
 
 _state = {}
 
@@ -108,8 +115,8 @@ def _forget_nnfs():
 class Job:
     """One process of the build: `argv`, run with `env` added, after the jobs named in `after`."""
 
-    def __init__(self, name, argv, after=(), env=None, done=None, size=0):
-        self.name, self.argv, self.after, self.size = name, argv, set(after), size  # size: a guess at its work
+    def __init__(self, name, argv, after=(), env=None, done=None, nice=0):
+        self.name, self.argv, self.after, self.nice = name, argv, set(after), nice  # nice: added niceness
         self.env, self.done = env or {}, done   # done(): called in this process when it succeeded
         self.seconds = None
 
@@ -126,7 +133,8 @@ def run_jobs(jobs, workers, base_env=None, log_every=None):
             stderr = tempfile.TemporaryFile(mode="w+")
             job.t0 = time.perf_counter()
             running[job] = (subprocess.Popen(job.argv, cwd=ROOT, env={**base_env, **job.env},
-                                             stdout=subprocess.DEVNULL, stderr=stderr), stderr)
+                                             stdout=subprocess.DEVNULL, stderr=stderr,
+                                             preexec_fn=_niceness(job.nice)), stderr)
         if not running:  # what is left waits for a job that is not in the list
             raise PluginError(f"jobs {[j.name for j in waiting]} wait for {[sorted(j.after) for j in waiting]}")
         time.sleep(0.05)
@@ -147,6 +155,11 @@ def run_jobs(jobs, workers, base_env=None, log_every=None):
             finished.add(job.name)
             log.info("nnfs: %s done in %.1f s", job.name, job.seconds)
     return jobs
+
+
+def _niceness(increment):
+    """A preexec_fn that lowers the child's priority by `increment`, or None."""
+    return (lambda: os.nice(increment)) if increment else None
 
 
 def _pipeline_job(out, spec):
@@ -196,35 +209,8 @@ def _notebook_jobs(config, jupyter, cache_dir, results):
         needs_results = RESULTS_ENV in text and "build_results" not in text  # build_results() waits itself
         jobs.append(Job(f"notebook {path.relative_to(docs)}",
                         [sys.executable, str(HERE / "notebook_job.py"), str(path), str(cache_file), json.dumps(options)],
-                        after=[results.name] if needs_results and results is not None else [], size=len(text)))
+                        after=[results.name] if needs_results and results is not None else [], nice=BACKGROUND_NICE))
     return jobs
-
-
-JOB_SECONDS = CACHE / "job-seconds.json"   # how long each job took last time, to start the longest first
-
-
-def _longest_first(jobs):
-    """The pipeline first (notebooks wait for its results), then the longest jobs: with more
-    jobs than CPUs, a long job started last would finish alone, long after the others.
-    "Longest" is last build's time when known, else the larger source."""
-    try:
-        seconds = json.loads(JOB_SECONDS.read_text())
-    except (OSError, ValueError):
-        seconds = {}
-    first = [job for job in jobs if not job.name.startswith("notebook ")]
-    notebooks = [job for job in jobs if job.name.startswith("notebook ")]
-    notebooks.sort(key=lambda job: (seconds.get(job.name, float("inf")), job.size), reverse=True)
-    return first[:1] + notebooks + first[1:]
-
-
-def _record_seconds(jobs):
-    try:
-        seconds = json.loads(JOB_SECONDS.read_text())
-    except (OSError, ValueError):
-        seconds = {}
-    seconds.update({job.name: round(job.seconds, 2) for job in jobs if job.seconds is not None})
-    JOB_SECONDS.parent.mkdir(parents=True, exist_ok=True)
-    JOB_SECONDS.write_text(json.dumps(seconds, indent=1, sort_keys=True))
 
 
 def _job_env(results_json):
@@ -245,6 +231,7 @@ def on_config(config):
         return config
     out = CACHE / "nnfs-site" / key
     os.environ[RESULTS_ENV] = str(out / "results.json")  # for a notebook mkdocs-jupyter would run itself
+    os.environ[TRAIN_CACHE_ENV] = str(CACHE / "nnfs-train" / key)  # for every job, and blocks run here
     jobs = []
     pipeline = None
     if not (out / "results.json").exists():
@@ -257,20 +244,17 @@ def on_config(config):
         jobs += _notebook_jobs(config, jupyter, jupyter.config["cache_dir"], pipeline)
     if jobs and not exec_cache.folder.is_dir():  # a cold build: the Markdown pages' blocks run as a job too
         jobs.append(Job("executed blocks of the Markdown pages (exec_job.py)",
-                        [sys.executable, str(HERE / "exec_job.py"), config["config_file_path"]]))
+                        [sys.executable, str(HERE / "exec_job.py"), config["config_file_path"]], nice=BACKGROUND_NICE))
     if jobs:  # nnfs is imported here only: a warm build needs neither it nor NumPy
         from nnfs.threads import available_cpus
 
-        workers = available_cpus()
-        jobs = _longest_first(jobs)
         t0 = time.perf_counter()
-        try:
-            run_jobs(jobs, workers, {**os.environ, **_job_env(out / "results.json")})
+        try:  # all at once: the pipeline keeps its priority, the rest share what it leaves
+            run_jobs(jobs, len(jobs), {**os.environ, **_job_env(out / "results.json")})
         finally:
             if pipeline is not None:
                 shutil.rmtree(pipeline.tmp, ignore_errors=True)  # left only when it failed
-        log.info("nnfs: %d jobs on %d CPUs in %.1f s", len(jobs), workers, time.perf_counter() - t0)
-        _record_seconds(jobs)
+        log.info("nnfs: %d jobs on %d CPUs in %.1f s", len(jobs), available_cpus(), time.perf_counter() - t0)
     for kind in CACHE_KINDS:  # keep only what the current key uses
         for old in (CACHE / kind).iterdir() if (CACHE / kind).is_dir() else ():
             if old.name != key and not (old.name.startswith(".") and _recent(old)):
