@@ -285,3 +285,88 @@ def test_jobs_get_one_blas_thread_and_the_results_path(hook, tmp_path):
     env = hook._job_env(tmp_path / "results.json")
     assert env["OPENBLAS_NUM_THREADS"] == env["OMP_NUM_THREADS"] == "1"
     assert env["NNFS_SITE_RESULTS"] == str(tmp_path / "results.json")
+
+
+def _alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:  # our own child's record, not a device: gone or a zombie when dead
+            return f.read().split(") ")[1][0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def _sleeper(hook, name, pid_file):
+    return job(hook, name, f"import os, pathlib, time; pathlib.Path({str(pid_file)!r}).write_text(str(os.getpid())); "
+                           f"time.sleep(120)")
+
+
+def _wait_for(path, seconds=30):
+    import time
+
+    deadline = time.monotonic() + seconds
+    while not (path.exists() and path.read_text()):
+        assert time.monotonic() < deadline, f"{path} never appeared"
+        time.sleep(0.05)
+    return int(path.read_text())
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the kernel's parent-death signal is Linux's")
+def test_jobs_die_with_a_killed_build(tmp_path):
+    """A build killed outright (no cleanup runs) takes its jobs with it: no orphan trains on."""
+    import signal
+    import subprocess
+
+    pid_file = tmp_path / "job.pid"
+    build = subprocess.Popen([sys.executable, "-c", f"""
+import importlib.util, sys
+spec = importlib.util.spec_from_file_location("h", {str(ROOT / "overrides" / "hooks" / "nnfs_site.py")!r})
+hook = importlib.util.module_from_spec(spec); spec.loader.exec_module(hook)
+code = "import os, pathlib, time; pathlib.Path({str(pid_file)!r}).write_text(str(os.getpid())); time.sleep(120)"
+hook.run_jobs([hook.Job("sleeper", [sys.executable, "-c", code], nice=hook.BACKGROUND_NICE)], workers=1)
+"""])
+    try:
+        pid = _wait_for(pid_file)
+        assert _alive(pid)
+        build.send_signal(signal.SIGKILL)
+        build.wait(timeout=30)
+        import time
+
+        deadline = time.monotonic() + 10
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _alive(pid), "the job outlived the build that started it"
+    finally:
+        build.kill()
+
+
+def test_an_interrupted_build_stops_its_jobs(hook, tmp_path):
+    """Ctrl-C while jobs run: run_jobs kills every running job before the interrupt goes on."""
+    pid_file = tmp_path / "job.pid"
+
+    def interrupt():
+        _wait_for(pid_file)
+        raise KeyboardInterrupt
+
+    quick = job(hook, "quick", "pass")
+    quick.done = interrupt
+    with pytest.raises(KeyboardInterrupt):
+        hook.run_jobs([_sleeper(hook, "sleeper", pid_file), quick], workers=2)
+    pid = int(pid_file.read_text())
+    import time
+
+    deadline = time.monotonic() + 10
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(pid)
+
+
+def test_jobs_after_the_pipeline_run_at_a_lower_priority(hook, tmp_path):
+    import os
+
+    probe = "import os, pathlib; pathlib.Path({!r}).write_text(str(os.nice(0)))"
+    jobs = [hook.Job(name, [sys.executable, "-c", probe.format(str(tmp_path / name))], nice=nice)
+            for name, nice in (("pipeline", 0), ("notebook", hook.BACKGROUND_NICE))]
+    hook.run_jobs(jobs, workers=2)
+    base = os.nice(0)
+    assert int((tmp_path / "pipeline").read_text()) == base
+    assert int((tmp_path / "notebook").read_text()) == min(base + hook.BACKGROUND_NICE, 19)

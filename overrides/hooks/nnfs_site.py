@@ -9,9 +9,10 @@
     (notebook_job.py), so mkdocs-jupyter finds each page ready.
   All jobs start at once, each with one BLAS thread (a single-threaded BLAS never
   spins waiting for a partner thread). The pipeline keeps its priority, so the run it
-  times gets a core of its own; every other job runs at the lowest priority (nice 19)
-  and shares what is left. The operating system then keeps both cores busy to the
-  end, whichever job turns out longest, and a job that waits for another costs no CPU.
+  times gets most of a core; every other job runs at nice 10 and shares what is left
+  (not 19: next to other busy programs, nice 19 would all but stop them). The operating
+  system then keeps both cores busy to the end, whichever job turns out longest, and a
+  job that waits for another costs no CPU. Jobs die with the build (Ctrl-C, a kill).
   A run that several pages train (the original network, on four of them) is trained
   once: NNFS_TRAIN_CACHE names .cache/nnfs-train/<key>/ for nnfs.memo, and a job that
   asks for a run another is training waits for it. Notebooks get the path of results.json in NNFS_SITE_RESULTS,
@@ -46,7 +47,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 CACHE = ROOT / ".cache"
 RESULTS_ENV = "NNFS_SITE_RESULTS"   # a notebook that reads it runs after the pipeline
-BACKGROUND_NICE = 19   # every job but the pipeline: its timed runs keep a core to themselves
+BACKGROUND_NICE = 10   # every job but the pipeline, so its timed runs keep most of a core
 CACHE_KINDS = ("nnfs-site", "mkdocs-jupyter", "markdown-exec", "nnfs-train")
 TRAIN_CACHE_ENV = "NNFS_TRAIN_CACHE"  # nnfs.memo: a run several pages show is trained once
 
@@ -127,39 +128,51 @@ def run_jobs(jobs, workers, base_env=None, log_every=None):
     Raises PluginError naming the first job that failed, with the end of its stderr."""
     base_env = dict(os.environ if base_env is None else base_env)
     waiting, running, finished = list(jobs), {}, set()
-    while waiting or running:
-        for job in [j for j in waiting if j.after <= finished][:max(workers - len(running), 0)]:
-            waiting.remove(job)
-            stderr = tempfile.TemporaryFile(mode="w+")
-            job.t0 = time.perf_counter()
-            running[job] = (subprocess.Popen(job.argv, cwd=ROOT, env={**base_env, **job.env},
-                                             stdout=subprocess.DEVNULL, stderr=stderr,
-                                             preexec_fn=_niceness(job.nice)), stderr)
-        if not running:  # what is left waits for a job that is not in the list
-            raise PluginError(f"jobs {[j.name for j in waiting]} wait for {[sorted(j.after) for j in waiting]}")
-        time.sleep(0.05)
-        for job, (process, stderr) in list(running.items()):
-            if process.poll() is None:
-                continue
-            del running[job]
-            job.seconds = time.perf_counter() - job.t0
-            if process.returncode != 0:
-                for other, _ in running.values():
-                    other.kill()
-                stderr.seek(0)
-                tail = "\n".join(stderr.read().strip().splitlines()[-25:]) or "(no output)"
-                raise PluginError(f"{job.name} failed:\n{tail}")
-            stderr.close()
-            if job.done is not None:
-                job.done()
-            finished.add(job.name)
-            log.info("nnfs: %s done in %.1f s", job.name, job.seconds)
+    try:
+        while waiting or running:
+            for job in [j for j in waiting if j.after <= finished][:max(workers - len(running), 0)]:
+                waiting.remove(job)
+                stderr = tempfile.TemporaryFile(mode="w+")
+                job.t0 = time.perf_counter()
+                running[job] = (subprocess.Popen(job.argv, cwd=ROOT, env={**base_env, **job.env},
+                                                 stdout=subprocess.DEVNULL, stderr=stderr,
+                                                 preexec_fn=_child_setup(job.nice)), stderr)
+            if not running:  # what is left waits for a job that is not in the list
+                raise PluginError(f"jobs {[j.name for j in waiting]} wait for {[sorted(j.after) for j in waiting]}")
+            time.sleep(0.05)
+            for job, (process, stderr) in list(running.items()):
+                if process.poll() is None:
+                    continue
+                del running[job]
+                job.seconds = time.perf_counter() - job.t0
+                if process.returncode != 0:
+                    stderr.seek(0)
+                    tail = "\n".join(stderr.read().strip().splitlines()[-25:]) or "(no output)"
+                    raise PluginError(f"{job.name} failed:\n{tail}")
+                stderr.close()
+                if job.done is not None:
+                    job.done()
+                finished.add(job.name)
+                log.info("nnfs: %s done in %.1f s", job.name, job.seconds)
+    except BaseException:  # a failed job, Ctrl-C: no job outlives the build
+        for process, _ in running.values():
+            process.kill()
+        raise
     return jobs
 
 
-def _niceness(increment):
-    """A preexec_fn that lowers the child's priority by `increment`, or None."""
-    return (lambda: os.nice(increment)) if increment else None
+def _child_setup(nice):
+    """A preexec_fn: lower the job's priority by `nice`, and on Linux have the kernel end
+    the job when the build process dies (a kill, a crash), so no orphan keeps training."""
+    def setup():
+        if nice:
+            os.nice(nice)
+        if sys.platform == "linux":
+            import ctypes
+            import signal
+
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    return setup
 
 
 def _pipeline_job(out, spec):

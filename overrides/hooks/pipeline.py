@@ -53,12 +53,15 @@ def build_conditions():
 
 
 def describe_conditions(results):
-    """One generated sentence on the machine and the load, from the numbers."""
+    """One generated sentence on the machine and the load, from the numbers. Busy means
+    other programs: more runnable processes than CPUs as the build started. The build's
+    own jobs run beside the timed trainer at a lower priority; its share of a core says
+    how much of the clock they took."""
     cpus, load, share = results["build_cpus"], results["build_load"], results["gd_cpu_share"]
-    busy = load > cpus or share < 0.8   # more runnable processes than CPUs, or training waited for one
+    busy = load > cpus
     return (f"This build ran on a {'busy' if busy else 'quiet'} machine with {cpus} CPUs "
             f"(load average {load:.1f} as it started); while the original trainer ran, it got "
-            f"{share:.0%} of a core.")
+            f"{share:.0%} of a core, next to the build's other jobs.")
 
 
 def build(out_dir, dataset):
