@@ -155,7 +155,7 @@ def main():
         if result.returncode:
             sys.exit(f"the build failed:\n{result.stderr[-4000:]}")
         results = json.loads((project / "site" / "generated" / "results.json").read_text())
-        notebooks = result.stderr.count("Converting notebook")
+        notebooks = len(re.findall(r"nnfs: notebook \S+ done", result.stderr))  # run by nnfs_site.py's jobs
         going_further = (project / "site" / "notebooks" / "going_further" / "index.html").read_text()
         test_rows = len(re.findall(r"official test", going_further))
 
