@@ -95,7 +95,7 @@ NOTEBOOK_PAGES = ["training", "results", "going_further"]
 
 @pytest.mark.parametrize("name", NOTEBOOK_PAGES)
 def test_notebook_pages_keep_their_own_download(built_site, name):
-    """The notebook pages keep mkdocs-jupyter's copy of their source, linked, and get an .ipynb too.
+    """The notebook pages keep the copy of their source nnfs_jupyter.py puts beside them, linked, and get an .ipynb too.
 
     They are not run again here: the strict build has just executed every cell of them."""
     import jupytext

@@ -179,3 +179,23 @@ def test_search_entries_from_the_cache_equal_a_fresh_parse(project_copy, tmp_pat
     index = (tmp_path / "cached" / "search" / "search_index.json").read_text(encoding="utf-8")
     assert word in index
     assert index == (tmp_path / "fresh" / "search" / "search_index.json").read_text(encoding="utf-8")
+
+
+def test_a_warm_build_imports_no_notebook_machinery(project_copy, tmp_path):
+    """nnfs_jupyter.py serves the notebook pages from the jobs' stored pages: a warm build never
+    imports mkdocs-jupyter, nbconvert or jupytext (1.3 s, over half of a warm rebuild)."""
+    import subprocess
+    import sys
+
+    code = ("import sys\n"
+            "from mkdocs.commands.build import build\n"
+            "from mkdocs.config import load_config\n"
+            f"build(load_config('mkdocs.yml', site_dir={str(tmp_path / 'site')!r}))\n"
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'mkdocs_jupyter', 'nbconvert', 'jupytext'}))\n")
+    result = subprocess.run([sys.executable, "-c", code], cwd=project_copy, capture_output=True, text=True,
+                            env={**__import__("os").environ, "NO_MKDOCS_2_WARNING": "1"}, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip().splitlines()[-1] == "[]", result.stdout
+    page = (tmp_path / "site" / "notebooks" / "training" / "index.html").read_text(encoding="utf-8")
+    assert "<title>Training - " in page and 'href="training.py"' in page
+    assert (tmp_path / "site" / "notebooks" / "training" / "training.py").is_file()

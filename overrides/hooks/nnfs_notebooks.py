@@ -9,15 +9,17 @@
 * on_post_build: write each notebook next to its page, as <page>/<name>.ipynb.
 
 Pages without Python code get no notebook. The notebook pages (docs/notebooks/*.py)
-keep the jupytext source that mkdocs-jupyter copies beside them (include_source), and
+keep the jupytext source that nnfs_jupyter.py copies beside them (include_source), and
 get an .ipynb of it too, through jupytext; the build itself executes those.
 tests/test_notebooks_download.py runs every notebook in a fresh kernel.
 """
 
 import base64
+import hashlib
 import html
 import json
 import mimetypes
+import os
 import posixpath
 import re
 from pathlib import Path
@@ -161,17 +163,32 @@ def on_config(config):
     return config
 
 
+IPYNB_CACHE = Path(__file__).resolve().parents[2] / ".cache" / "ipynb"
+
+
 def _jupytext_notebook(page):
-    """A notebook page (docs/notebooks/*.py, jupytext percent format) as an .ipynb, without outputs."""
+    """A notebook page (docs/notebooks/*.py, jupytext percent format) as an .ipynb, without outputs.
+    Cached by the source's bytes and jupytext's version: a warm build never imports jupytext."""
+    from importlib.metadata import version
+
+    source = Path(page.file.abs_src_path).read_bytes()
+    key = hashlib.sha256(source + f"\0jupytext {version('jupytext')}".encode()).hexdigest()[:32]
+    cached = IPYNB_CACHE / f"{key}.json"
+    if cached.is_file():
+        return json.loads(cached.read_text(encoding="utf-8"))
     import jupytext
     import nbformat
 
-    notebook = jupytext.read(page.file.abs_src_path)
-    return json.loads(nbformat.writes(notebook))
+    notebook = json.loads(nbformat.writes(jupytext.reads(source.decode("utf-8"), fmt="py")))
+    IPYNB_CACHE.mkdir(parents=True, exist_ok=True)
+    tmp = cached.with_name(f".{cached.name}.{os.getpid()}")
+    tmp.write_text(json.dumps(notebook), encoding="utf-8")
+    tmp.replace(cached)
+    return notebook
 
 
 def on_page_markdown(markdown_text, page, config, files):
-    if page.file.src_uri.endswith(".py"):  # mkdocs-jupyter's page: it copies the .py beside it
+    if page.file.src_uri.endswith(".py"):  # a notebook page: nnfs_jupyter.py copies the .py beside it
         _notebooks[page.file.src_uri] = (notebook_path(page), _jupytext_notebook(page))
         return markdown_text
     if not page.file.src_uri.endswith(".md"):
@@ -197,7 +214,7 @@ def on_page_content(content, page, config, files):
     link = (f'<a href="{html.escape(href)}" download '
             f'title="This page as a Jupyter notebook: prose, code and snippets, ready to run">'
             f'{DOWNLOAD_ICON} Download as notebook</a>')
-    if page.file.src_uri.endswith(".py"):  # the jupytext source that mkdocs-jupyter copies beside the page
+    if page.file.src_uri.endswith(".py"):  # the jupytext source that nnfs_jupyter.py copies beside the page
         source = posixpath.basename(page.file.src_uri)
         link += f' · <a href="{html.escape(source)}" download>or as a Python script ({html.escape(source)})</a>'
     paragraph = f'<p class="nnfs-notebook-download">{link}</p>\n'

@@ -5,8 +5,8 @@
   hash the nnfs source, pipeline.py and the dataset into a key. Then run, in
   parallel processes, whatever this key has not computed yet:
   - pipeline.py into .cache/nnfs-site/<key>/ (trains, draws, writes results.json);
-  - every notebook into mkdocs-jupyter's cache, .cache/mkdocs-jupyter/<key>/
-    (notebook_job.py), so mkdocs-jupyter finds each page ready.
+  - every notebook, rendered by mkdocs-jupyter's converter, into .cache/mkdocs-jupyter/<key>/
+    (notebook_job.py), where nnfs_jupyter.py reads each page.
   All jobs start at once, each with one BLAS thread (a single-threaded BLAS never
   spins waiting for a partner thread). The pipeline keeps its priority, so the run it
   times gets most of a core; every other job runs at nice 10 and shares what is left
@@ -196,34 +196,40 @@ def _pipeline_job(out, spec):
     return job
 
 
-def _notebook_jobs(config, jupyter, cache_dir, results):
-    """A job per notebook whose page mkdocs-jupyter 0.26 would execute and has not cached.
-
-    The cache file's name is mkdocs-jupyter's own `_compute_cache_key`, so its
-    `on_pre_page` finds the page we wrote."""
-    from mkdocs_jupyter.plugin import _compute_cache_key, _get_cache_path
-
-    options = {name: jupyter.config[name] for name in (
-        "kernel_name", "theme", "allow_errors", "show_input", "no_input", "no_prompt", "remove_tag_config",
-        "highlight_extra_classes", "include_requirejs", "custom_mathjax_url", "toc_depth")}
-    if not jupyter.config["execute"]:
-        return []
+def _notebook_jobs(config, jupyter, results):
+    """A job per notebook (nnfs_jupyter.INCLUDE) whose page is not stored yet: notebook_job.py
+    runs mkdocs-jupyter's converter and stores the page where nnfs_jupyter.py reads it."""
     docs = Path(config["docs_dir"])
+    options = json.dumps({**jupyter.OPTIONS, "toc_depth": jupyter.TOC_DEPTH})
     jobs = []
-    for path in sorted(p for p in docs.rglob("*") if p.suffix in (".py", ".ipynb") and p.is_file()):
-        pure = PurePath(str(path))
-        if not any(pure.match(p) for p in jupyter.config["include"]) or any(
-                pure.match(p) for p in jupyter.config["ignore"] + jupyter.config["execute_ignore"]):
+    for path in sorted(p for p in docs.rglob("*.py") if p.is_file()):
+        if not jupyter.is_notebook(path.relative_to(docs).as_posix()):
             continue
-        cache_file = _get_cache_path(cache_dir, _compute_cache_key(str(path), jupyter.config, True))
+        cache_file = jupyter.cache_file(jupyter.cache_dir(), path)
         if cache_file.exists():
             continue
         text = path.read_text(encoding="utf-8")
         needs_results = RESULTS_ENV in text and "build_results" not in text  # build_results() waits itself
         jobs.append(Job(f"notebook {path.relative_to(docs)}",
-                        [sys.executable, str(HERE / "notebook_job.py"), str(path), str(cache_file), json.dumps(options)],
+                        [sys.executable, str(HERE / "notebook_job.py"), str(path), str(cache_file), options],
                         after=[results.name] if needs_results and results is not None else [], nice=BACKGROUND_NICE))
     return jobs
+
+
+def _hook(name):
+    """Another hook of this build: the module mkdocs loaded (it keeps one in sys.modules
+    under its mkdocs.yml path), so both share its state; loaded here when mkdocs did not."""
+    path = str(HERE / f"{name}.py")
+    for module in list(sys.modules.values()):
+        if getattr(module, "__file__", None) == path:
+            return module
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(f"nnfs_hook_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 def _job_env(results_json):
@@ -243,7 +249,7 @@ def on_config(config):
         exec_cache.install()
         return config
     out = CACHE / "nnfs-site" / key
-    os.environ[RESULTS_ENV] = str(out / "results.json")  # for a notebook mkdocs-jupyter would run itself
+    os.environ[RESULTS_ENV] = str(out / "results.json")
     os.environ[TRAIN_CACHE_ENV] = str(CACHE / "nnfs-train" / key)  # for every job, and blocks run here
     jobs = []
     pipeline = None
@@ -251,10 +257,9 @@ def on_config(config):
         log.info("nnfs: training for the site (key %s, dataset %s)", key, spec)
         pipeline = _pipeline_job(out, spec)
         jobs.append(pipeline)
-    jupyter = config.plugins.get("mkdocs-jupyter")
-    if jupyter is not None:
-        jupyter.config["cache_dir"] = str(CACHE / "mkdocs-jupyter" / key)
-        jobs += _notebook_jobs(config, jupyter, jupyter.config["cache_dir"], pipeline)
+    jupyter = _hook("nnfs_jupyter")
+    jupyter.set_cache_dir(CACHE / "mkdocs-jupyter" / key)
+    jobs += _notebook_jobs(config, jupyter, pipeline)
     if jobs and not exec_cache.folder.is_dir():  # a cold build: the Markdown pages' blocks run as a job too
         jobs.append(Job("executed blocks of the Markdown pages (exec_job.py)",
                         [sys.executable, str(HERE / "exec_job.py"), config["config_file_path"]], nice=BACKGROUND_NICE))

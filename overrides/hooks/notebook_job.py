@@ -1,13 +1,13 @@
-"""Execute one notebook and write the page into mkdocs-jupyter's cache, in a process of its own.
+"""Execute one notebook and store its page for nnfs_jupyter.py, in a process of its own.
 
 `python notebook_job.py NOTEBOOK CACHE_FILE OPTIONS_JSON`
 
 The hook (nnfs_site.py) runs one of these per notebook, several at once, before
-mkdocs renders any page. Each does exactly what mkdocs-jupyter 0.26 does on a cache
-miss (`Plugin.on_pre_page`'s `new_render`): `convert.nb2html`, then the table of
-contents and title from `_get_nb_toc_tokens`, and stores them as the JSON file that
-mkdocs-jupyter then finds as a cache hit. The file is written atomically, so a
-crash leaves no half page behind. OPTIONS_JSON holds the plugin's options.
+mkdocs renders any page. Each does exactly what the mkdocs-jupyter 0.26 plugin does
+when it renders a page (`Plugin.on_pre_page`'s `new_render`): `convert.nb2html`, then
+the table of contents and title from `_get_nb_toc_tokens`, and stores them as the JSON
+file that nnfs_jupyter.py reads. The file is written atomically, so a crash leaves no
+half page behind. OPTIONS_JSON holds nnfs_jupyter.OPTIONS and its TOC_DEPTH.
 """
 
 import json
