@@ -342,12 +342,22 @@ def goals(report):
     return {
         "sooner": {"ratio": sooner, "nnfs_seconds": ours_to, "sklearn_seconds": peer_to, "goal": SOONER_GOAL,
                    "met": sooner is not None and sooner >= SOONER_GOAL,
-                   "why": _why_sooner(ours_to, peer_to)},
+                   "why": _why_sooner(ours_to, peer_to) or (
+                       "" if sooner is None or sooner >= SOONER_GOAL else _why_not_sooner(ours, peer, throughput))},
         "throughput": {"ratio": throughput, "goal": THROUGHPUT_GOAL, "met": throughput >= THROUGHPUT_GOAL},
         "accuracy": {"points": 100 * gain, "goal": 100 * ACCURACY_GOAL,
                      # round to the dev set's resolution (1 digit = 0.1 point) before comparing
                      "met": round(1000 * gain) >= round(1000 * ACCURACY_GOAL)},
     }
+
+
+def _why_not_sooner(ours, peer, throughput):
+    """Time to target = examples to target / examples per second: say which factor falls short."""
+    ours_examples = ours["seconds_to_target"]["median"] * ours["examples_per_second"]["median"]
+    peer_examples = peer["seconds_to_target"]["median"] * peer["examples_per_second"]["median"]
+    return (f"nnfs processes {throughput:.1f}× the examples per second, but needs {ours_examples:,.0f} examples "
+            f"to reach the target against scikit-learn's {peer_examples:,.0f} (credited from the start of its epoch), "
+            f"{ours_examples / peer_examples:.2f}× as many")
 
 
 def _why_sooner(ours_to, peer_to):

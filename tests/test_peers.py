@@ -104,6 +104,12 @@ def test_goals_miss_when_not_met(change, missed):
     assert len(miss) == 1 and missed in miss[0]
 
 
+def test_a_missed_sooner_goal_says_which_factor_falls_short():
+    """3x sooner at 3x the throughput: the examples needed are the same, and the line says so."""
+    miss = [line for line in peers.markdown(_report(sooner_s=(1 / 3, 1.0))).splitlines() if "MISS" in line]
+    assert len(miss) == 1 and "3.0× the examples per second" in miss[0] and "1.00× as many" in miss[0]
+
+
 def test_update_readme_writes_between_the_markers(tmp_path, monkeypatch):
     fake = tmp_path / "README.md"
     fake.write_text("before\n<!-- bench:peers -->\nold\n<!-- /bench:peers -->\nafter\n")
