@@ -2,6 +2,7 @@
 
 import importlib.util
 import sys
+import time
 import types
 
 import pytest
@@ -295,14 +296,19 @@ def _alive(pid):
         return False
 
 
+def _wait_until_dead(pid, seconds=10):
+    deadline = time.monotonic() + seconds
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return not _alive(pid)
+
+
 def _sleeper(hook, name, pid_file):
     return job(hook, name, f"import os, pathlib, time; pathlib.Path({str(pid_file)!r}).write_text(str(os.getpid())); "
                            f"time.sleep(120)")
 
 
 def _wait_for(path, seconds=30):
-    import time
-
     deadline = time.monotonic() + seconds
     while not (path.exists() and path.read_text()):
         assert time.monotonic() < deadline, f"{path} never appeared"
@@ -329,12 +335,7 @@ hook.run_jobs([hook.Job("sleeper", [sys.executable, "-c", code], nice=hook.BACKG
         assert _alive(pid)
         build.send_signal(signal.SIGKILL)
         build.wait(timeout=30)
-        import time
-
-        deadline = time.monotonic() + 10
-        while _alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert not _alive(pid), "the job outlived the build that started it"
+        assert _wait_until_dead(pid), "the job outlived the build that started it"
     finally:
         build.kill()
 
@@ -352,12 +353,7 @@ def test_an_interrupted_build_stops_its_jobs(hook, tmp_path):
     with pytest.raises(KeyboardInterrupt):
         hook.run_jobs([_sleeper(hook, "sleeper", pid_file), quick], workers=2)
     pid = int(pid_file.read_text())
-    import time
-
-    deadline = time.monotonic() + 10
-    while _alive(pid) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not _alive(pid)
+    assert _wait_until_dead(pid)
 
 
 def test_jobs_after_the_pipeline_run_at_a_lower_priority(hook, tmp_path):
@@ -370,3 +366,28 @@ def test_jobs_after_the_pipeline_run_at_a_lower_priority(hook, tmp_path):
     base = os.nice(0)
     assert int((tmp_path / "pipeline").read_text()) == base
     assert int((tmp_path / "notebook").read_text()) == min(base + hook.BACKGROUND_NICE, 19)
+
+
+@pytest.fixture
+def jupyter_hook():
+    spec = importlib.util.spec_from_file_location("nnfs_jupyter_hook", ROOT / "overrides" / "hooks" / "nnfs_jupyter.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_notebook_options_come_from_mkdocs_yml(jupyter_hook):
+    """extra.notebooks in mkdocs.yml: a failing cell fails the build (allow_errors: false)."""
+    from mkdocs.config import load_config
+
+    jupyter_hook.configure(load_config(str(ROOT / "mkdocs.yml")))
+    options = jupyter_hook.job_options()
+    assert options["allow_errors"] is False and options["execute"] is True
+    assert jupyter_hook.is_notebook("notebooks/training.py") and not jupyter_hook.is_notebook("softmax.md")
+
+
+def test_an_unknown_notebook_option_fails_the_build(jupyter_hook):
+    from mkdocs.exceptions import PluginError
+
+    with pytest.raises(PluginError, match="extra.notebooks has no option alow_errors"):
+        jupyter_hook.configure({"extra": {"notebooks": {"alow_errors": False}}})

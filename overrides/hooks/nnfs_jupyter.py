@@ -2,7 +2,7 @@
 importing mkdocs-jupyter in every build.
 
 mkdocs-jupyter 0.26 executes and renders each notebook: its `convert.nb2html`, with the
-options below, in a job of its own (notebook_job.py, started by nnfs_site.py), which
+options of mkdocs.yml's `extra: notebooks:`, in a job of its own (notebook_job.py, started by nnfs_site.py), which
 stores the page in .cache/mkdocs-jupyter/<build key>/<notebook key>.json. Inside mkdocs
 this hook then does what the plugin's own glue does with such a page:
 
@@ -30,25 +30,41 @@ from mkdocs.structure.pages import Page
 log = logging.getLogger("mkdocs.hooks.nnfs_jupyter")
 HERE = Path(__file__).resolve().parent
 
-INCLUDE = "notebooks/*.py"   # jupytext percent-format notebooks, relative to docs/
-# mkdocs-jupyter's `convert.nb2html` options (its plugin's defaults, but execute and no errors).
-OPTIONS = {"execute": True, "kernel_name": "python3", "theme": "", "allow_errors": False, "show_input": True,
-           "no_input": False, "no_prompt": False, "remove_tag_config": {}, "highlight_extra_classes": "",
-           "include_requirejs": False, "custom_mathjax_url": ""}
-TOC_DEPTH = 6
+# mkdocs.yml's `extra: notebooks:` sets these: which files are notebooks (relative to docs/),
+# and mkdocs-jupyter's options, as its plugin takes them. Unset keys keep the plugin's defaults.
+DEFAULTS = {"include": "notebooks/*.py", "toc_depth": 6, "execute": False, "kernel_name": "", "theme": "",
+            "allow_errors": True, "show_input": True, "no_input": False, "no_prompt": False,
+            "remove_tag_config": {}, "highlight_extra_classes": "", "include_requirejs": False,
+            "custom_mathjax_url": ""}
 
-_state = {"cache_dir": None, "used": set()}
+_state = {"cache_dir": None, "used": set(), "options": dict(DEFAULTS)}
+
+
+def configure(config):
+    """Read mkdocs.yml's `extra: notebooks:` (nnfs_site.py's on_config calls this before it
+    starts the notebook jobs); an unknown key fails the build, naming it."""
+    given = (config.get("extra") or {}).get("notebooks") or {}
+    unknown = sorted(set(given) - set(DEFAULTS))
+    if unknown:
+        raise PluginError(f"mkdocs.yml: extra.notebooks has no option {', '.join(unknown)}; "
+                          f"known: {', '.join(sorted(DEFAULTS))}")
+    _state["options"] = {**DEFAULTS, **given}
+
+
+def job_options():
+    """What notebook_job.py passes to mkdocs-jupyter: every option but `include`."""
+    return {k: v for k, v in _state["options"].items() if k != "include"}
 
 
 def is_notebook(src_uri):
-    return PurePath(src_uri).match(INCLUDE)
+    return PurePath(src_uri).match(_state["options"]["include"])
 
 
 def cache_file(cache_dir, notebook):
     """Where notebook_job.py stores a notebook's page: named by the notebook's bytes, the
     options and mkdocs-jupyter's version, so an edit or an upgrade renders it again."""
     h = hashlib.sha256(Path(notebook).read_bytes())
-    h.update(json.dumps({**OPTIONS, "toc_depth": TOC_DEPTH}, sort_keys=True).encode())
+    h.update(json.dumps(job_options(), sort_keys=True).encode())
     h.update(f"mkdocs-jupyter {version('mkdocs-jupyter')}".encode())
     return Path(cache_dir) / f"{h.hexdigest()[:32]}.json"
 

@@ -197,10 +197,10 @@ def _pipeline_job(out, spec):
 
 
 def _notebook_jobs(config, jupyter, results):
-    """A job per notebook (nnfs_jupyter.INCLUDE) whose page is not stored yet: notebook_job.py
+    """A job per notebook (extra.notebooks.include) whose page is not stored yet: notebook_job.py
     runs mkdocs-jupyter's converter and stores the page where nnfs_jupyter.py reads it."""
     docs = Path(config["docs_dir"])
-    options = json.dumps({**jupyter.OPTIONS, "toc_depth": jupyter.TOC_DEPTH})
+    options = json.dumps(jupyter.job_options())
     jobs = []
     for path in sorted(p for p in docs.rglob("*.py") if p.is_file()):
         if not jupyter.is_notebook(path.relative_to(docs).as_posix()):
@@ -258,6 +258,7 @@ def on_config(config):
         pipeline = _pipeline_job(out, spec)
         jobs.append(pipeline)
     jupyter = _hook("nnfs_jupyter")
+    jupyter.configure(config)
     jupyter.set_cache_dir(CACHE / "mkdocs-jupyter" / key)
     jobs += _notebook_jobs(config, jupyter, pipeline)
     if jobs and not exec_cache.folder.is_dir():  # a cold build: the Markdown pages' blocks run as a job too

@@ -7,7 +7,7 @@ mkdocs renders any page. Each does exactly what the mkdocs-jupyter 0.26 plugin d
 when it renders a page (`Plugin.on_pre_page`'s `new_render`): `convert.nb2html`, then
 the table of contents and title from `_get_nb_toc_tokens`, and stores them as the JSON
 file that nnfs_jupyter.py reads. The file is written atomically, so a crash leaves no
-half page behind. OPTIONS_JSON holds nnfs_jupyter.OPTIONS and its TOC_DEPTH.
+half page behind. OPTIONS_JSON holds mkdocs.yml's extra.notebooks options (nnfs_jupyter.job_options()).
 """
 
 import json
@@ -21,7 +21,7 @@ def main(notebook, cache_file, options):
 
     content = convert.nb2html(
         notebook,
-        execute=True,
+        execute=options["execute"],
         kernel_name=options["kernel_name"],
         theme=options["theme"],
         allow_errors=options["allow_errors"],
