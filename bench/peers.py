@@ -59,7 +59,7 @@ import numpy as np
 import nnfs
 import readme  # bench/ is on sys.path when this file is run as a script
 from nnfs.data import load_sample, train_dev_split
-from train_speed import environment
+from train_speed import blas_pools, environment
 
 N_DEV = 1000
 SPLIT_SEED = 0
@@ -461,8 +461,7 @@ def markdown(report):
 
 
 def update_readme(env, blas_threads, tables):
-    pools = ", ".join(f"{p['internal_api']} {p['version']} with {p['num_threads']} threads"
-                      for p in env["threadpools"] or [])
+    pools = blas_pools(env)
     readme.update_section("peers", (
         f"Produced by `env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python bench/peers.py "
         f"--update-readme` on {env['cpus']} CPUs (Python {env['python']}, NumPy {env['numpy']}, "

@@ -258,10 +258,15 @@ def markdown(report):
     return "\n".join(lines)
 
 
+def blas_pools(env):
+    """The BLAS and OpenMP pools of environment(), as text: "openblas 0.3.31 with 1 threads, ..." """
+    return ", ".join(f"{p['internal_api']} {p['version']} with {p['num_threads']} threads"
+                     for p in env["threadpools"] or [])
+
+
 def update_readme(env, tables):
     """Replace the README's performance section with this run's tables."""
-    pools = ", ".join(f"{p['internal_api']} {p['version']} with {p['num_threads']} threads"
-                      for p in env["threadpools"] or [])
+    pools = blas_pools(env)
     readme.update_section("train_speed", (
         f"Produced by `env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python "
         f"bench/train_speed.py --update-readme` on {env['cpus']} CPUs (Python {env['python']}, "

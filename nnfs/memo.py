@@ -23,22 +23,21 @@ import inspect
 import json
 import os
 from contextlib import contextmanager
-from functools import wraps
+from functools import cache, wraps
 from pathlib import Path
 
 import numpy as np
 
 CACHE_ENV = "NNFS_TRAIN_CACHE"
-_SOURCE = []   # the hash of the nnfs source, computed once per process
 
 
+@cache
 def _source_digest():
-    if not _SOURCE:
-        h = hashlib.sha256()
-        for path in sorted(Path(__file__).parent.rglob("*.py")):
-            h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
-        _SOURCE.append(h.hexdigest())
-    return _SOURCE[0]
+    """The hash of the nnfs source, computed once per process."""
+    h = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.rglob("*.py")):
+        h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
 
 
 def run_key(name, config, *arrays):

@@ -164,6 +164,18 @@ def new_context(browser, server, **options):
     return context, watch
 
 
+def open_ready(browser, server, path, ready, **options):
+    """A new context (new_context's options) with `path` open, once the page's script object
+    `ready` (for example window.nnfsTrain) exists and its `.ready` promise has resolved.
+    Returns (context, page, watch)."""
+    context, watch = new_context(browser, server, **options)
+    page = context.new_page()
+    page.goto(path)
+    page.wait_for_function(f"{ready} !== undefined")
+    page.evaluate(f"{ready}.ready")
+    return context, page, watch
+
+
 def screenshot(page, name):
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"

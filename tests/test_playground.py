@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 import pytest
-from browser import PHONE, browser, chromium_available, new_context, screenshot, server  # noqa: F401
+from browser import PHONE, browser, chromium_available, open_ready, screenshot, server  # noqa: F401
 
 import nnfs
 from nnfs.image import mnist_style
@@ -49,11 +49,7 @@ def dev_digits(site_dir):
 @pytest.fixture(scope="module")
 def session(browser, server):  # noqa: F811
     """One desktop context with the playground open and loaded."""
-    context, watch = new_context(browser, server)
-    page = context.new_page()
-    page.goto("playground/")
-    page.wait_for_function("window.nnfsPlayground !== undefined")
-    page.evaluate("window.nnfsPlayground.ready")
+    context, page, watch = open_ready(browser, server, "playground/", "window.nnfsPlayground")
     yield page, watch
     context.close()
 
@@ -254,12 +250,9 @@ def test_page_states_the_build_accuracy(page, site_dir):
 
 def test_finger_drawing_on_a_phone(browser, server, params):  # noqa: F811
     """Touch input: pointer events from a touchscreen draw, and the page does not scroll instead."""
-    context, watch = new_context(browser, server, viewport=PHONE, is_mobile=True, has_touch=True, device_scale_factor=2)
+    context, page, watch = open_ready(browser, server, "playground/", "window.nnfsPlayground",
+                                      viewport=PHONE, is_mobile=True, has_touch=True, device_scale_factor=2)
     try:
-        page = context.new_page()
-        page.goto("playground/")
-        page.wait_for_function("window.nnfsPlayground !== undefined")
-        page.evaluate("window.nnfsPlayground.ready")
         to_page = _pad_to_page(page)
         scroll = page.evaluate("window.scrollY")
         cdp = context.new_cdp_session(page)

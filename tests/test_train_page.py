@@ -19,7 +19,7 @@ import re
 
 import numpy as np
 import pytest
-from browser import PHONE, browser, chromium_available, new_context, screenshot, server  # noqa: F401
+from browser import PHONE, browser, chromium_available, open_ready, screenshot, server  # noqa: F401
 
 import nnfs
 
@@ -62,11 +62,7 @@ def nn_source(site_dir):
 @pytest.fixture(scope="module")
 def session(browser, server):  # noqa: F811
     """A page of the site (the Train page) to run copies of nn.js in."""
-    context, watch = new_context(browser, server)
-    page = context.new_page()
-    page.goto("train/")
-    page.wait_for_function("window.nnfsTrain !== undefined")
-    page.evaluate("window.nnfsTrain.ready")
+    context, page, watch = open_ready(browser, server, "train/", "window.nnfsTrain")
     yield page, watch
     context.close()
 
@@ -213,11 +209,7 @@ def test_a_broken_copy_fails(session, nn_source, reference, name):
 
 
 def open_train(browser, server, query="", **options):  # noqa: F811
-    context, watch = new_context(browser, server, **options)
-    page = context.new_page()
-    page.goto("train/" + query)
-    page.wait_for_function("window.nnfsTrain !== undefined")
-    page.evaluate("window.nnfsTrain.ready")
+    context, page, watch = open_ready(browser, server, "train/" + query, "window.nnfsTrain", **options)
     return context, watch, page
 
 

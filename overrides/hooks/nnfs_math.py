@@ -217,6 +217,7 @@ def on_post_page(output, page, config):
 
 def on_pre_build(config):
     stats.update(equations=0, rendered=0, started=0)  # `mkdocs serve` builds again in this process
+    _aside.clear()
 
 
 def on_post_build(config):
