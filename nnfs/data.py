@@ -801,7 +801,8 @@ def _load_from_test_mirror(mirror, part, cache_dir, download, timeout):
 def train_dev_split(X, Y, dev_size=1000, *, rng):
     """Shuffle the columns of X (784, m) and Y (m,) with ``rng``; the first dev_size go to dev.
 
-    Returns X_train (784, m - dev_size), Y_train, X_dev (784, dev_size), Y_dev.
+    Returns X_train (784, m - dev_size), Y_train, X_dev (784, dev_size), Y_dev, with X_train
+    and X_dev in C order (row by row), the layout in which `W1 @ X` runs fastest.
     """
     m = X.shape[1]
     if Y.shape != (m,):
@@ -810,7 +811,7 @@ def train_dev_split(X, Y, dev_size=1000, *, rng):
         raise ValueError(f"dev_size must be in 0..{m - 1} for {m} examples, got {dev_size}")
     order = rng.permutation(m)  # a shuffled copy of 0..m-1
     dev, train = order[:dev_size], order[dev_size:]
-    return X[:, train], Y[train], X[:, dev], Y[dev]
+    return np.ascontiguousarray(X[:, train]), Y[train], np.ascontiguousarray(X[:, dev]), Y[dev]
 # --8<-- [end:train_dev_split]
 
 

@@ -16,13 +16,19 @@ file while it trains, the second waits and then reads the result.
 
 Unset, as when a reader runs a notebook, `reuse(fit)` is `fit`: nothing is stored.
 A call with its own `rng` or a `callback` always trains (its effects are the point).
+
+`reuse_group(together)` does the same for nnfs.timing.side_by_side, which trains
+several runs in turns, and also stores each of its runs under the key that run has
+alone, so a page that asks `reuse(fit)` for one of them afterwards reads it. A page that
+asks while the group still trains does not wait for the whole group: it trains that run
+itself (same weights, bit for bit), on a core that would otherwise sit idle.
 """
 
 import hashlib
 import inspect
 import json
 import os
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from functools import cache, wraps
 from pathlib import Path
 
@@ -69,6 +75,21 @@ def _locked(path):
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
+def _try_lock(stack, path):
+    """Take an exclusive lock on `path` for the life of `stack` if nobody holds it: True if taken."""
+    try:
+        import fcntl
+    except ImportError:
+        return True
+    f = stack.enter_context(open(path, "a"))
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    stack.callback(fcntl.flock, f, fcntl.LOCK_UN)
+    return True
+
+
 def _load(path, history_type):
     with np.load(path) as stored:
         params = {name.removeprefix("param."): stored[name] for name in stored.files if name.startswith("param.")}
@@ -109,3 +130,51 @@ def reuse(fit, history_type):
         return params, history
 
     return fit_once
+
+
+def _load_group(path, history_type):
+    with np.load(path) as stored:
+        meta = json.loads(str(stored["group"]))
+        return {name: ({p: stored[f"{i}.{p}"] for p in meta["params"][i]}, history_type(**meta["histories"][i]))
+                for i, name in enumerate(meta["names"])}
+
+
+def _save_group(path, runs):
+    meta = {"names": list(runs), "params": [list(params) for params, _ in runs.values()],
+            "histories": [history.__dict__ for _, history in runs.values()]}
+    arrays = {f"{i}.{p}": value for i, (params, _) in enumerate(runs.values()) for p, value in params.items()}
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as f:
+        np.savez(f, group=np.array(json.dumps(meta)), **arrays)
+    os.replace(tmp, path)
+
+
+def reuse_group(together, history_type, fit_name):
+    """`together(configs, X, Y, X_dev, Y_dev)` -> {name: (params, History)}, trained once per
+    NNFS_TRAIN_CACHE folder. `fit_name(config)` names the trainer `reuse` keys a run by."""
+
+    @wraps(together)
+    def together_once(configs, X, Y, X_dev=None, Y_dev=None):
+        folder = os.environ.get(CACHE_ENV)
+        if not folder:
+            return together(configs, X, Y, X_dev, Y_dev)
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        alone = {name: folder / f"{run_key(fit_name(config), config, X, Y, X_dev, Y_dev)}.npz"
+                 for name, config in configs.items()}
+        group_key = hashlib.sha256(together.__name__.encode())
+        for name, path in alone.items():
+            group_key.update(f"\0{name}\0{path.stem}".encode())
+        path = folder / f"{group_key.hexdigest()[:32]}.npz"
+        with _locked(path.with_suffix(".lock")):
+            if path.is_file():
+                return _load_group(path, history_type)
+            runs = together(configs, X, Y, X_dev, Y_dev)
+            _save_group(path, runs)
+            for name, run_path in alone.items():  # unless a page is training it alone right now
+                with ExitStack() as held:
+                    if _try_lock(held, run_path.with_suffix(".lock")) and not run_path.is_file():
+                        _save(run_path, *runs[name])
+        return runs
+
+    return together_once

@@ -1,4 +1,9 @@
-"""One measurement per quantity: the notebooks quote the site build's timed run.
+"""Timings that hold on a busy machine, and one measurement per quantity.
+
+`side_by_side` trains several configurations on the same data in turns, so that the
+ratio of two of their training times does not depend on what else the machine was
+doing while they ran. The site build (overrides/hooks/pipeline.py) trains the runs
+that the pages compare this way, once.
 
 The site build (overrides/hooks/pipeline.py) times the original trainer once, in CPU
 seconds of one thread, and writes it to results.json. It runs the notebooks at the
@@ -10,7 +15,9 @@ quotes its own run and says so.
 """
 
 import json
+import math
 import os
+import threading
 import time
 from pathlib import Path
 
@@ -33,3 +40,90 @@ def build_results(timeout=900.0, poll=0.1):
                                     f"within {timeout:.0f} s")
         time.sleep(poll)
     return json.loads(path.read_text())
+
+
+# --8<-- [start:compared_runs]
+def compared_runs():
+    """The runs that Going further compares, from the original to the widest network;
+    each changes one thing of the row before it (Adam in its row only).
+    Returns {row name: TrainConfig}; the build trains them side by side, once."""
+    from nnfs.train import TrainConfig
+
+    original = TrainConfig()
+    minibatch = TrainConfig.fast(schedule="constant", shift=False)  # mini-batches, He init, constant α
+    return {
+        "original": original,
+        "gd + He init": original.replace(init="he"),
+        "mini-batch SGD": minibatch,
+        "+ linear α decay": minibatch.replace(schedule="linear"),
+        "+ linear α decay, Adam": minibatch.replace(schedule="linear", optimizer="adam", learning_rate=0.001),
+        "+ linear α decay, shifts = fast()": TrainConfig.fast(),
+        "128 hidden": TrainConfig.fast(n_hidden=128, shift=False),
+        "128 hidden + shifts": TrainConfig.fast(n_hidden=128),
+    }
+# --8<-- [end:compared_runs]
+
+
+# --8<-- [start:side_by_side]
+def side_by_side(configs, X, Y, X_dev=None, Y_dev=None):
+    """Train every config of `configs` ({name: TrainConfig}) on the same data, in turns.
+
+    Each run trains in a thread of its own, and one thread runs at a time. After every
+    history row the run pauses, and the run that has done the smallest share of its
+    steps goes on. So every run is spread over the whole span of the training, and a
+    machine that gets busy halfway slows all of them alike: the ratio of two runs'
+    CPU times holds. Each run is exactly what `nnfs.train(X, Y, config, X_dev, Y_dev)`
+    returns alone, weights and history; only its times come from turns.
+
+    Returns {name: (params, History)}, in the order of `configs`.
+    """
+    from nnfs.train import train
+
+    names = list(configs)
+    done = {name: 0.0 for name in names}     # share of its steps each run has done
+    turn = threading.Condition()
+    now = {"running": None}
+    out, failed = {}, {}
+
+    def next_run():
+        """The unfinished run that is furthest behind, or None when all are finished."""
+        waiting = [name for name in names if done[name] < math.inf]
+        return min(waiting, key=lambda name: done[name]) if waiting else None
+
+    def pass_on(name, share):
+        with turn:
+            done[name] = share
+            now["running"] = next_run()
+            turn.notify_all()
+            turn.wait_for(lambda: now["running"] == name or share == math.inf)
+
+    def run(name):
+        with turn:
+            turn.wait_for(lambda: now["running"] == name)
+        try:
+            out[name] = train(X, Y, configs[name], X_dev, Y_dev,
+                              callback=lambda history, total: pass_on(name, history.step[-1] / total))
+        except BaseException as err:  # noqa: BLE001 - re-raised below, in the caller's thread
+            failed[name] = err
+        finally:
+            pass_on(name, math.inf)
+
+    threads = [threading.Thread(target=run, args=(name,), name=f"side_by_side {name}") for name in names]
+    with turn:
+        now["running"] = next_run()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if failed:
+        raise next(iter(failed.values()))
+    return {name: out[name] for name in names}
+# --8<-- [end:side_by_side]
+
+
+# Inside the site build (NNFS_TRAIN_CACHE set) the group is trained once, and each of its
+# runs is what nnfs.train would return for it alone; elsewhere this is the function above.
+from nnfs import memo  # noqa: E402
+from nnfs.train import History, trainer_name  # noqa: E402
+
+side_by_side = memo.reuse_group(side_by_side, History, trainer_name)

@@ -89,6 +89,8 @@ class History:
     seconds: training time so far, not counting the evaluations.
     cpu_seconds: the same in CPU time of this thread, which other programs cannot inflate
         (with one BLAS thread it is all the training's work; more threads' work is not in it).
+    update_W1, update_W2: ||W_new - W|| / ||W|| of the row's last step, for each weight matrix
+        (how much of the layer that step rewrote; the Results page plots it).
     """
 
     step: list = field(default_factory=list)
@@ -98,6 +100,8 @@ class History:
     dev_accuracy: list = field(default_factory=list)
     seconds: list = field(default_factory=list)
     cpu_seconds: list = field(default_factory=list)
+    update_W1: list = field(default_factory=list)
+    update_W2: list = field(default_factory=list)
 
     def to_frame(self):
         import pandas as pd  # here, not at the top: `import nnfs` stays fast
@@ -125,7 +129,8 @@ class _Recorder:
         self.losses.append(cross_entropy(A2, Y))
         self.accuracies.append(accuracy(A2.argmax(axis=0), Y))
 
-    def row(self, params, step, epoch):
+    def row(self, params, previous, step, epoch):
+        """Record a row after a step that took the weights from `previous` to `params`."""
         now, cpu_now = time.perf_counter(), time.thread_time()
         self.train_seconds += now - self.t0
         self.train_cpu_seconds += cpu_now - self.c0
@@ -138,6 +143,9 @@ class _Recorder:
         h.dev_accuracy.append(dev)
         h.seconds.append(self.train_seconds)
         h.cpu_seconds.append(self.train_cpu_seconds)
+        for name in ("W1", "W2"):
+            change = np.linalg.norm(params[name] - previous[name]) / np.linalg.norm(previous[name])
+            getattr(h, f"update_{name}").append(float(change))
         self.losses, self.accuracies = [], []
         if self.callback is not None:
             self.callback(h, self.total_steps)
@@ -146,7 +154,7 @@ class _Recorder:
 
 def _prepare(X, Y, config, X_dev, Y_dev):
     dtype = np.dtype(config.dtype)
-    X = np.asarray(X, dtype=dtype)
+    X = np.ascontiguousarray(X, dtype=dtype)                 # C order: W1 @ X runs fastest
     Y = np.asarray(Y)
     if X.ndim != 2 or X.shape[0] != 784:
         raise ValueError(f"X must have shape (784, m), one example per column; got {X.shape}")
@@ -155,7 +163,7 @@ def _prepare(X, Y, config, X_dev, Y_dev):
     if (X_dev is None) != (Y_dev is None):
         raise ValueError("give both X_dev and Y_dev, or neither")
     if X_dev is not None:
-        X_dev, Y_dev = np.asarray(X_dev, dtype=dtype), np.asarray(Y_dev)
+        X_dev, Y_dev = np.ascontiguousarray(X_dev, dtype=dtype), np.asarray(Y_dev)
         if X_dev.ndim != 2 or X_dev.shape[0] != 784 or Y_dev.shape != (X_dev.shape[1],):
             raise ValueError(f"X_dev must be (784, n) and Y_dev (n,); got {X_dev.shape} and {Y_dev.shape}")
     return X, Y, X_dev, Y_dev
@@ -190,10 +198,10 @@ def gradient_descent(X, Y, config=TrainConfig(), X_dev=None, Y_dev=None, *, rng=
     for i in range(1, config.iterations + 1):
         cache = forward(params, X)
         grads = backward(params, cache, X, Y)          # m = X.shape[1], the whole set
-        params = update_params(params, grads, config.learning_rate)
+        params, previous = update_params(params, grads, config.learning_rate), params
         record.batch(cache["A2"], Y)
         if i % config.eval_every == 0 or i == config.iterations:
-            record.row(params, step=i, epoch=float(i))
+            record.row(params, previous, step=i, epoch=float(i))
     return params, record.history
 # --8<-- [end:gradient_descent]
 
@@ -273,6 +281,7 @@ def minibatch_sgd(X, Y, config=TrainConfig.fast(), X_dev=None, Y_dev=None, *, rn
             alpha = config.learning_rate
             if config.schedule == "linear":
                 alpha *= 1 - step / total_steps                # from alpha down to alpha / total_steps
+            previous = params
             if config.optimizer == "adam":
                 params = adam_update(params, grads, adam_state, alpha)
             else:
@@ -281,7 +290,7 @@ def minibatch_sgd(X, Y, config=TrainConfig.fast(), X_dev=None, Y_dev=None, *, rn
             step += 1
             last = epoch == config.epochs - 1 and start + B >= m
             if step % config.eval_every == 0 or last:
-                record.row(params, step=step, epoch=epoch + min(start + B, m) / m)
+                record.row(params, previous, step=step, epoch=epoch + min(start + B, m) / m)
     return params, record.history
 # --8<-- [end:minibatch_sgd]
 
@@ -290,6 +299,11 @@ def train(X, Y, config=TrainConfig(), X_dev=None, Y_dev=None, *, rng=None, callb
     """Run the trainer that `config.trainer` names. Returns (params, History)."""
     fit = gradient_descent if config.trainer == "gd" else minibatch_sgd
     return fit(X, Y, config, X_dev, Y_dev, rng=rng, callback=callback)
+
+
+def trainer_name(config):
+    """The name of the function `train` runs for `config`."""
+    return "gradient_descent" if config.trainer == "gd" else "minibatch_sgd"
 
 
 # Inside the site build (NNFS_TRAIN_CACHE set), a run that another page already trained

@@ -494,6 +494,14 @@ def test_split_shapes_and_permutation():
     assert not np.array_equal(Y_train, np.arange(10, 50))  # actually shuffled
 
 
+def test_split_gives_c_order_even_from_a_column_major_dataset():
+    """Datasets hold one digit per contiguous column (F order); the split hands the trainers
+    C-order arrays, the layout in which W1 @ X is fastest."""
+    X, Y = tagged(50)
+    X_train, _, X_dev, _ = train_dev_split(np.asfortranarray(X), Y, 10, rng=np.random.default_rng(0))
+    assert X_train.flags.c_contiguous and X_dev.flags.c_contiguous
+
+
 def test_split_is_reproducible_from_seed():
     X, Y = tagged(50)
     first = train_dev_split(X, Y, 10, rng=np.random.default_rng(7))

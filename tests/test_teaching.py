@@ -17,7 +17,7 @@ from nnfs.train import descend
 
 
 def test_bare_loop_gives_the_trainers_weights_bit_for_bit():
-    """Training and Results pages say `descend` is `gradient_descent` without the bookkeeping."""
+    """The Training page says `descend` is `gradient_descent` without the bookkeeping."""
     X, Y = load_sample()
     X_train, Y_train, _, _ = train_dev_split(X, Y, dev_size=1000, rng=np.random.default_rng(0))
     config = nnfs.TrainConfig(iterations=20)
@@ -28,7 +28,7 @@ def test_bare_loop_gives_the_trainers_weights_bit_for_bit():
     got = descend(start, X32, Y_train, config.learning_rate, config.iterations)
     for name in expected:
         np.testing.assert_array_equal(got[name], expected[name], err_msg=name)
-    # one step at a time, as the Results page runs it, is the same again
+    # one step at a time is the same again
     stepwise = start
     for _ in range(config.iterations):
         stepwise = descend(stepwise, X32, Y_train, config.learning_rate, 1)

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+import nnfs
 from nnfs import TrainConfig, gradient_descent, minibatch_sgd, shift_images, train
 from nnfs.data import load_sample, train_dev_split
 
@@ -38,8 +39,32 @@ def test_fast_trainer_defaults_learn_the_sample(sample_split):
     params, history = minibatch_sgd(X_train, Y_train, TrainConfig.fast(), X_dev, Y_dev)
     assert history.final_dev_accuracy >= 0.88  # the benchmark reports the >= 0.90 target
     frame = history.to_frame()
-    assert list(frame.columns) == ["step", "epoch", "loss", "train_accuracy", "dev_accuracy", "seconds", "cpu_seconds"]
+    assert list(frame.columns) == ["step", "epoch", "loss", "train_accuracy", "dev_accuracy", "seconds", "cpu_seconds",
+                                   "update_W1", "update_W2"]
     assert frame.seconds.is_monotonic_increasing
+
+
+def test_history_records_each_rows_update_to_weight_ratio(sample_split):
+    """update_W1 at a row is ||W1 after - W1 before|| / ||W1 before|| of that row's last step
+    (the Results page plots it instead of training the network a second time)."""
+    from nnfs.train import descend
+
+    X_train, Y_train, _, _ = sample_split
+    config = TrainConfig(iterations=6, eval_every=3)
+    _, history = gradient_descent(X_train[:, :200], Y_train[:200], config)
+    params = nnfs.init_params(784, 10, 10, rng=np.random.default_rng(config.seed), init=config.init,
+                              dtype=np.float32)
+    X = np.ascontiguousarray(X_train[:, :200], dtype=np.float32)
+    expected = {"W1": [], "W2": []}
+    for step in range(1, 7):
+        new = descend(params, X, Y_train[:200], config.learning_rate, 1)
+        if step % 3 == 0:
+            for name in expected:
+                expected[name].append(np.linalg.norm(new[name] - params[name]) / np.linalg.norm(params[name]))
+        params = new
+    assert history.step == [3, 6]
+    np.testing.assert_allclose(history.update_W1, expected["W1"], rtol=1e-6)
+    np.testing.assert_allclose(history.update_W2, expected["W2"], rtol=1e-6)
 
 
 # fast(n_hidden=128) means 0.967 over seeds 0-4; more epochs alone plateau near 0.9695. A larger

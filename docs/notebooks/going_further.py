@@ -44,7 +44,7 @@ from matplotlib.figure import Figure
 import nnfs
 from nnfs import TrainConfig
 from nnfs.data import load_dataset, load_mnist_part, train_dev_split
-from nnfs.timing import build_results
+from nnfs.timing import build_results, compared_runs, side_by_side
 from nnfs.train import pad_images, shifted_rows   # from the module; nnfs.train is the function train
 
 dataset = load_dataset(os.environ.get("NNFS_DATASET", "sample"))
@@ -60,54 +60,56 @@ print("X_train", X_train.shape, " X_dev", X_dev.shape)
 # weights, $\alpha = 0.10$, 1000 iterations. `TrainConfig.fast()` bundles the fast
 # trainer's choices, printed by the next cell: mini-batches, He initialisation,
 # $\alpha$ decaying linearly to 0, and ±1-pixel shifts from epoch `shift_start` on
-# (counting from 0; *Shift augmentation* below says why they wait). The rows below build up from one to the other,
-# then widen the network. Adam replaces plain SGD in its row only: it needs a much
-# smaller $\alpha$, and the fast defaults keep plain SGD.
+# (counting from 0; *Shift augmentation* below says why they wait). The runs,
+# defined in `nnfs.timing` so that the site's build trains exactly these, build up
+# from one to the other, then widen the network. Adam replaces plain SGD in its row
+# only: it needs a much smaller $\alpha$, and the fast defaults keep plain SGD.
 #
 # The `config` column shows how each row's configuration is built (`fast` stands
 # for `TrainConfig.fast`). The last row is the same network trained by scikit-learn,
 # compared in its own section below. The `seconds` column is the training time in CPU seconds
-# of the one thread that trains, without the dev evaluations: other programs on the
-# machine cannot inflate it the way they inflate the time on a clock. `speed-up` is
-# the original's time divided by the row's time. The original's time is the site
-# build's one timed run of that same computation, the figure every page quotes.
-# The last columns count the gradient steps and the examples they processed.
+# of the one thread that trains, without the dev evaluations. `speed-up` is
+# the original's time divided by the row's time; the original's run is the one every
+# page of the site quotes. The last columns count the gradient steps and the examples
+# they processed.
 
 # %%
-original = TrainConfig()
 print(TrainConfig.fast())
-minibatch = TrainConfig.fast(schedule="constant", shift=False)  # mini-batches, He init, constant α
-experiments = [
-    ("original", original),
-    ("gd + He init", original.replace(init="he")),
-    ("mini-batch SGD", minibatch),
-    ("+ linear α decay", minibatch.replace(schedule="linear")),
-    ("+ linear α decay, Adam",
-     minibatch.replace(schedule="linear", optimizer="adam", learning_rate=0.001)),
-    ("+ linear α decay, shifts = fast()", TrainConfig.fast()),
-    ("128 hidden", TrainConfig.fast(n_hidden=128, shift=False)),
-    ("128 hidden + shifts", TrainConfig.fast(n_hidden=128)),
-]
+print(inspect.getsource(compared_runs))
+
+# %% [markdown]
+# A time measured while other programs run is a time measured on a slower machine.
+# CPU time leaves out the moments another program holds the core, but not all of the
+# slowdown: a shared core also shares its caches and memory bandwidth. Two runs
+# timed one after the other can then meet different conditions, and their ratio
+# says as much about the machine as about the trainers. So `side_by_side` trains the
+# runs in turns: each in a thread of its own, one at a time, and after every history
+# row the run that is furthest behind goes on. Every run is spread over the same span
+# of time, and whatever slows the machine slows them all alike. Each run is still
+# exactly the run `nnfs.train` gives alone, weight for weight; only its clock is
+# shared out.
+
+# %%
+print(inspect.getsource(side_by_side))
 
 
 def describe(config):
     """The call that builds config, as text: TrainConfig(...) or fast(...) with its changes."""
     if config.trainer == "gd":
-        base, name = original, "TrainConfig"
+        base, name = TrainConfig(), "TrainConfig"
     else:
         base, name = TrainConfig.fast(), "fast"
     changes = {k: v for k, v in config.to_dict().items() if v != getattr(base, k)}
     return f"{name}({', '.join(f'{k}={v!r}' for k, v in changes.items())})"
 
 
-build = build_results()   # the site build's timed run of the original; None outside the build
+experiments = compared_runs()
+runs = side_by_side(experiments, X_train, Y_train, X_dev, Y_dev)
+build = build_results()   # the site build's conditions; None outside the build
 rows, histories, trained = [], {}, {}
-for change, config in experiments:
-    params, history = nnfs.train(X_train, Y_train, config, X_dev, Y_dev)
-    frame = history.to_frame()
-    if change == "original" and build is not None:  # the same computation: quote the build's timing
-        frame["cpu_seconds"] = build["gd_cpu_seconds"]
-    histories[change] = frame
+for change, (params, history) in runs.items():
+    config = experiments[change]
+    histories[change] = history.to_frame()
     trained[change] = params                     # kept for the official test set, below
     steps = history.step[-1]
     batch = X_train.shape[1] if config.trainer == "gd" else config.batch_size
@@ -118,7 +120,7 @@ for change, config in experiments:
         "examples processed": steps * batch,
         "train accuracy": nnfs.accuracy(nnfs.predict(params, X_train), Y_train),
         "dev accuracy": history.final_dev_accuracy,
-        "seconds": frame["cpu_seconds"].iloc[-1],
+        "seconds": history.cpu_seconds[-1],
     })
 
 # The same network in scikit-learn (its section below says what differs): the same

@@ -18,10 +18,9 @@
 # hidden units have learned to look for.
 #
 # We train exactly the model the site's build trains: the original recipe,
-# `TrainConfig()`, on the same training split. We run it as the bare loop of the
-# [Training](../training/) page, one step at a time, so that the
-# diagnostics at the end of this page can measure every step; from the
-# same start this gives `nnfs.gradient_descent`'s weights bit for bit (a test checks it). Training is deterministic, with a
+# `TrainConfig()`, with `nnfs.gradient_descent` on the same training split. Its
+# history also records, every ten steps, how much that step changed each weight
+# matrix, for the diagnostics at the end of this page. Training is deterministic, with a
 # fixed seed and no hidden randomness, so the same code and data on the same
 # machine give the very weights the Home page and the Playground use. (On another
 # machine, or with another number of threads in the linear-algebra library, float32
@@ -41,23 +40,15 @@ from nnfs import TrainConfig
 from nnfs.data import load_dataset, train_dev_split
 from nnfs.plots import (confusion_matrix, plot_confusion, plot_digits, plot_hidden_weights,
                         plot_histograms, plot_softmax, plot_update_ratios)
-from nnfs.train import descend
-
 dataset = load_dataset(os.environ.get("NNFS_DATASET", "sample"))
 X_train, Y_train, X_dev, Y_dev = train_dev_split(
     dataset.X, dataset.Y, dev_size=1000, rng=np.random.default_rng(0))
 
 config = TrainConfig()
+params, history = nnfs.gradient_descent(X_train, Y_train, config, X_dev, Y_dev)
 X32 = X_train.astype(config.dtype)                         # as gradient_descent converts it
 start = nnfs.init_params(784, config.n_hidden, 10, rng=np.random.default_rng(config.seed),
                          init=config.init, dtype=X32.dtype)  # gradient_descent's start
-params = start
-ratios = {"W1": [], "W2": []}                              # ||step|| / ||W||, for every step
-for step in range(config.iterations):
-    new = descend(params, X32, Y_train, config.learning_rate, 1)   # one step of the bare loop
-    for name in ratios:
-        ratios[name].append(float(np.linalg.norm(new[name] - params[name]) / np.linalg.norm(params[name])))
-    params = new
 
 A2 = nnfs.forward(params, X_dev)["A2"]   # (10, 1000): probabilities, a column per digit
 pred = A2.argmax(axis=0)                 # (1000,): the most probable digit
@@ -353,7 +344,11 @@ Markdown(
 # and training tends to be unstable.
 
 # %%
-steps = np.arange(1, config.iterations + 1)
+first_step = nnfs.update_params(start, nnfs.backward(start, nnfs.forward(start, X32), X32, Y_train),
+                                config.learning_rate)          # step 1, from the start
+steps = [1, *history.step]                                     # and every tenth step after it
+ratios = {name: [float(np.linalg.norm(first_step[name] - start[name]) / np.linalg.norm(start[name])),
+                 *getattr(history, f"update_{name}")] for name in ("W1", "W2")}
 plot_update_ratios(steps, ratios)
 
 # %%

@@ -219,8 +219,8 @@ Markdown(
 # The learning rate $\alpha$ sets the size of every step. The best value can't be
 # derived; it has to be tried. We train the same network from the same starting
 # weights (the same seed) with five values of $\alpha$, 500 iterations each, and
-# compare. Each run uses at most a few thousand training digits, a random sample
-# of them, so that the five runs stay quick on full MNIST too; the cell prints how many.
+# compare. Each run uses at most a thousand training digits, a random sample of
+# them, so that the five runs stay quick; the cell prints how many.
 #
 # For every run the table reports the final loss and dev accuracy, the best dev
 # accuracy seen during the run, the first iteration where the dev accuracy reached
@@ -229,7 +229,7 @@ Markdown(
 
 # %%
 learning_rates = [0.01, 0.1, 0.5, 1.0, 2.0]
-SWEEP_SIZE = 4_000                                        # digits per run, at most
+SWEEP_SIZE = 1_000                                        # digits per run, at most
 X_sweep, Y_sweep = X_train[:, :SWEEP_SIZE], Y_train[:SWEEP_SIZE]  # the split is shuffled: a random sample
 print(f"each run trains on {Y_sweep.size:,} digits: "
       + ("the whole training set" if Y_sweep.size == Y_train.size else

@@ -11,6 +11,7 @@ exec cache), and converts each Markdown page, in the build's page order, with th
 build's Markdown extensions. Each block's output lands in the cache under the very
 key the build computes, so the build finds it there. A block whose key differs in the
 build (say, a {{ placeholder }} inside its code) simply runs again in the build.
+It also typesets each page's equations into nnfs_math's cache, the same way.
 """
 
 import os
@@ -21,6 +22,7 @@ EXEC_JOB_ENV = "NNFS_SITE_EXEC_JOB"
 
 def main(config_file):
     import markdown
+    import nnfs_math  # this folder is sys.path[0]
     from mkdocs.config import load_config
     from mkdocs.structure.files import get_files
 
@@ -34,7 +36,7 @@ def main(config_file):
         if source.startswith("---"):  # YAML front matter is not Markdown
             source = source.split("---", 2)[-1]
         md = markdown.Markdown(extensions=config.markdown_extensions, extension_configs=config.mdx_configs)
-        md.convert(source)
+        nnfs_math.typeset_page(md.convert(source), file.src_uri)   # fills the math cache too
 
 
 if __name__ == "__main__":

@@ -198,12 +198,19 @@ _NOTEBOOK_SCRIPTS = re.compile(
 _MARKDOWN_CELL = re.compile(r'(<div class="jp-RenderedHTMLCommon jp-RenderedMarkdown[^"]*"[^>]*>)(.*?)(</div>)', re.S)
 
 
-def on_page_content(content, page, config, files):
-    where = page.file.src_uri
+def typeset_page(content, where):
+    """Every equation of a page's HTML typeset, `where` being the page's source path.
+    The build's jobs (exec_job.py, notebook_job.py) call it on the pages they make, so the
+    equations are in the cache, typeset on the cores the jobs share, before mkdocs needs them."""
     content = _ARITHMATEX.sub(lambda m: _arithmatex(m, where), content)
     if where.endswith(".py"):  # a notebook: math sits raw in its Markdown cells
         content = _NOTEBOOK_SCRIPTS.sub("", content)
         content = _MARKDOWN_CELL.sub(lambda m: m.group(1) + _notebook_math(m.group(2), where) + m.group(3), content)
+    return content
+
+
+def on_page_content(content, page, config, files):
+    content = typeset_page(content, page.file.src_uri)
     return _BULK.sub(lambda m: set_aside(m.group(0)), content)
 
 

@@ -7,7 +7,8 @@ mkdocs renders any page. Each does exactly what the mkdocs-jupyter 0.26 plugin d
 when it renders a page (`Plugin.on_pre_page`'s `new_render`): `convert.nb2html`, then
 the table of contents and title from `_get_nb_toc_tokens`, and stores them as the JSON
 file that nnfs_jupyter.py reads. The file is written atomically, so a crash leaves no
-half page behind. OPTIONS_JSON holds mkdocs.yml's extra.notebooks options (nnfs_jupyter.job_options()).
+half page behind. It also typesets the page's equations into nnfs_math's cache.
+OPTIONS_JSON holds mkdocs.yml's extra.notebooks options (nnfs_jupyter.job_options()).
 """
 
 import json
@@ -34,6 +35,9 @@ def main(notebook, cache_file, options):
         custom_mathjax_url=options["custom_mathjax_url"],
     )
     toc_tokens, title = _get_nb_toc_tokens(notebook, options["toc_depth"])
+    import nnfs_math  # this folder is sys.path[0]
+
+    nnfs_math.typeset_page(content, Path(notebook).name)   # the page's equations, into the math cache
     cache = Path(cache_file)
     cache.parent.mkdir(parents=True, exist_ok=True)
     tmp = cache.with_name(f".{cache.name}.tmp")

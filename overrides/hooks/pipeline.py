@@ -11,14 +11,14 @@ on disk (a long-lived `mkdocs serve` keeps old modules imported). It caches OUT_
 under a key that hashes the nnfs source, this file and the dataset, so an edit to
 nnfs/ retrains and a prose-only edit does not.
 
-Timings. The hook runs this with one BLAS thread, next to the notebooks, one job per
-CPU. Every time the site quotes is `History.cpu_seconds`: the CPU time of the one
-thread that trains, which other programs on the machine cannot inflate the way they
-inflate wall time. The original trainer is measured here, once per build, and every
-page quotes this figure: the Home page through {{ placeholders }}, the notebooks by
-reading results.json from the path in NNFS_SITE_RESULTS. The fast trainer is the
-median of FAST_REPEATS runs (a short run is the noisier). results.json also records
-the machine and its load, which the pages state.
+Timings. The hook runs this with one BLAS thread, next to the notebooks. Every time
+the site quotes is `History.cpu_seconds`: the CPU time of the one thread that trains.
+The runs the pages compare (the original, the fast trainer and every row of Going
+further, nnfs.timing.compared_runs) are trained here once, side by side
+(nnfs.timing.side_by_side): in turns, so that a machine that gets busy slows them all
+alike and the speed-ups the pages publish hold. The notebooks read the same runs back
+through nnfs.memo, and the original's time through results.json (NNFS_SITE_RESULTS).
+results.json also records the machine and its load, which the pages state.
 """
 
 import json
@@ -32,17 +32,17 @@ matplotlib.use("Agg")
 
 import numpy as np  # noqa: E402
 
-from nnfs import TrainConfig, accuracy, gradient_descent, minibatch_sgd, predict  # noqa: E402
+from nnfs import accuracy, predict  # noqa: E402
 from nnfs.data import load_dataset, train_dev_split  # noqa: E402
 from nnfs.model_io import export_json, model_metadata  # noqa: E402
 from nnfs.plots import plot_activations, plot_digits  # noqa: E402
+from nnfs.timing import compared_runs, side_by_side  # noqa: E402
 
 DEV_SIZE = 1000   # the original notebook held out 1,000 examples
 SPLIT_SEED = 0    # the notebooks use the same seed, so they see the same split
 N_PLAYGROUND_DIGITS = 200
 
-CONFIGS = {"original": TrainConfig(), "fast": TrainConfig.fast()}
-FAST_REPEATS = 3  # the fast run takes well under a second: its median is cheap and steadier
+ORIGINAL, FAST = "original", "+ linear α decay, shifts = fast()"   # rows of compared_runs()
 
 
 def build_conditions():
@@ -76,9 +76,11 @@ def build(out_dir, dataset):
         "n_dev": X_dev.shape[1],
     }
 
-    # The original algorithm: the model the Home page, Results page and playground show.
-    config = CONFIGS["original"]
-    params, history = gradient_descent(X_train, Y_train, config, X_dev, Y_dev)
+    # Every run the pages compare, side by side. The original algorithm's model is the
+    # one the Home page, Results page and playground show.
+    configs = compared_runs()
+    runs = side_by_side(configs, X_train, Y_train, X_dev, Y_dev)
+    config, (params, history) = configs[ORIGINAL], runs[ORIGINAL]
     results["gd_seconds"] = history.cpu_seconds[-1]          # CPU seconds of one thread
     results["gd_wall_seconds"] = history.seconds[-1]
     results["gd_cpu_share"] = history.cpu_seconds[-1] / history.seconds[-1]
@@ -89,12 +91,11 @@ def build(out_dir, dataset):
     results["train_accuracy"] = accuracy(predict(params, X_train), Y_train)
 
     # The fast trainer, for the Home page's "going further" teaser.
-    fast_runs = [minibatch_sgd(X_train, Y_train, CONFIGS["fast"], X_dev, Y_dev)[1] for _ in range(FAST_REPEATS)]
-    fast_history = fast_runs[0]                              # every run trains the same weights
+    fast_history = runs[FAST][1]
     results["fast_dev_accuracy"] = fast_history.final_dev_accuracy
-    results["fast_seconds"] = float(np.median([h.cpu_seconds[-1] for h in fast_runs]))
-    results["fast_repeats"] = FAST_REPEATS
-    results["fast_epochs"] = CONFIGS["fast"].epochs
+    results["fast_seconds"] = fast_history.cpu_seconds[-1]
+    results["fast_epochs"] = configs[FAST].epochs
+    results["n_compared_runs"] = len(runs)
     speedup = results["fast_speedup"] = results["gd_seconds"] / results["fast_seconds"]
     results["fast_vs_gd"] = (f"{speedup:.0f} times faster" if speedup >= 1.5 else
                              f"{1 / speedup:.1f} times slower" if speedup <= 1 / 1.5 else "about as fast")

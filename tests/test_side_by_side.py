@@ -1,0 +1,145 @@
+"""nnfs.timing.side_by_side: the runs the pages compare train in turns, and each is the run
+nnfs.train gives alone; inside the build the group is trained once (nnfs.memo.reuse_group)."""
+
+import importlib
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import nnfs
+from nnfs import TrainConfig, memo
+from nnfs.timing import compared_runs, side_by_side
+
+
+@pytest.fixture
+def data():
+    rng = np.random.default_rng(0)
+    X = (rng.random((784, 120)) < 0.2).astype(np.float32)
+    return X, rng.integers(0, 10, 120), X[:, :30], rng.integers(0, 10, 30)
+
+
+CONFIGS = {"gd": TrainConfig(iterations=60, eval_every=5),
+           "fast": TrainConfig.fast(epochs=3, batch_size=16, eval_every=2),
+           "wide": TrainConfig.fast(n_hidden=32, epochs=2, shift=False, eval_every=4)}
+
+
+def test_each_run_is_the_run_train_gives_alone(data, monkeypatch):
+    monkeypatch.delenv(memo.CACHE_ENV, raising=False)
+    runs = side_by_side(CONFIGS, *data)
+    assert list(runs) == list(CONFIGS)
+    for name, config in CONFIGS.items():
+        params, history = nnfs.train(*data[:2], config, *data[2:])
+        for p in params:
+            np.testing.assert_array_equal(runs[name][0][p], params[p], err_msg=f"{name} {p}")
+        assert runs[name][1].loss == history.loss and runs[name][1].dev_accuracy == history.dev_accuracy
+        assert runs[name][1].cpu_seconds == sorted(runs[name][1].cpu_seconds)
+
+
+def test_the_run_furthest_behind_goes_next(data, monkeypatch):
+    """Logged at every pause: a run goes on only when no unfinished run is further behind,
+    so all of them span the whole time."""
+    train_module = importlib.import_module("nnfs.train")   # nnfs.train is also the function
+
+    monkeypatch.delenv(memo.CACHE_ENV, raising=False)
+    log, real_train = [], train_module.train
+
+    def logging_train(X, Y, config, X_dev, Y_dev, *, callback):
+        def logged(history, total):
+            log.append((config, history.step[-1] / total))
+            callback(history, total)
+        return real_train(X, Y, config, X_dev, Y_dev, callback=logged)
+
+    monkeypatch.setattr(train_module, "train", logging_train)
+    side_by_side(CONFIGS, *data)
+    everyone = {id(c) for c in CONFIGS.values()}
+    done = {id(c): 0.0 for c in CONFIGS.values()}
+    for config, share in log:
+        others = [s for key, s in done.items() if key != id(config) and s < 1]
+        # it ran because it was furthest behind: it started at most level with the others
+        assert not others or done[id(config)] <= min(others) + 1e-9
+        done[id(config)] = share
+    assert all(share == 1 for share in done.values())
+    first_half = {id(c) for c, _ in log[:len(log) // 2]}
+    assert first_half == everyone                      # every run trained early on...
+    assert {id(c) for c, _ in log[len(log) // 2:]} == everyone     # ...and late
+
+
+def test_a_failing_run_fails_the_call_and_the_others_still_finish(data, monkeypatch):
+    monkeypatch.delenv(memo.CACHE_ENV, raising=False)
+    bad = dict(CONFIGS, bad=TrainConfig(iterations=5))
+    X, Y, X_dev, Y_dev = data
+    with pytest.raises(ValueError, match="X_dev must be"):
+        side_by_side(bad, X, Y, X_dev[:, :0].reshape(10, 0), Y_dev[:0])
+
+
+def test_the_group_is_trained_once_and_each_run_is_stored_for_pages_asking_alone(data, tmp_path, monkeypatch):
+    train_module = importlib.import_module("nnfs.train")   # nnfs.train is also the function
+
+    monkeypatch.setenv(memo.CACHE_ENV, str(tmp_path))
+    calls, real_train = [], train_module.train
+
+    def counting_train(*args, **kwargs):
+        calls.append(args[2])
+        return real_train(*args, **kwargs)
+
+    monkeypatch.setattr(train_module, "train", counting_train)
+    first = side_by_side(CONFIGS, *data)
+    assert len(calls) == 3
+    again = side_by_side(CONFIGS, *data)
+    assert len(calls) == 3                                   # read back
+    for name in CONFIGS:
+        assert again[name][1] == first[name][1]
+        np.testing.assert_array_equal(again[name][0]["W1"], first[name][0]["W1"])
+        alone = nnfs.train(*data[:2], CONFIGS[name], *data[2:])   # the memo'd trainers: no training
+        assert alone[1] == first[name][1]
+    assert len(calls) == 3
+    assert len(list(tmp_path.glob("*.npz"))) == 1 + len(CONFIGS)
+
+
+def test_a_page_asking_while_the_group_trains_trains_that_run_itself(tmp_path):
+    """It does not wait for the whole group: it trains the run alone, the same weights, and
+    the group, finding it stored, keeps that file."""
+    script = textwrap.dedent("""
+        import sys, time
+        import numpy as np
+        import nnfs
+        from nnfs import TrainConfig
+        from nnfs.timing import side_by_side
+        rng = np.random.default_rng(0)
+        X, Y = rng.random((784, 2000)).astype(np.float32), rng.integers(0, 10, 2000)
+        configs = {"gd": TrainConfig(iterations=400), "fast": TrainConfig.fast(epochs=2)}
+        if sys.argv[1] == "group":
+            runs = side_by_side(configs, X, Y)
+            print(runs["fast"][0]["W1"].sum(), time.time())
+        else:
+            from pathlib import Path
+            deadline = time.time() + 20
+            while not list(Path(sys.argv[2]).glob("*.lock")) and time.time() < deadline:  # the group started
+                time.sleep(0.01)
+            print(nnfs.minibatch_sgd(X, Y, configs["fast"])[0]["W1"].sum(), time.time())
+    """)
+    env = {"PATH": "/usr/bin:/bin", memo.CACHE_ENV: str(tmp_path), "OPENBLAS_NUM_THREADS": "1"}
+    group = subprocess.Popen([sys.executable, "-c", script, "group"], env=env, stdout=subprocess.PIPE, text=True)
+    page = subprocess.Popen([sys.executable, "-c", script, "page", str(tmp_path)], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    group_out, _ = group.communicate(timeout=120)
+    page_out, page_err = page.communicate(timeout=120)
+    assert group.returncode == 0 and page.returncode == 0, page_err[-2000:]
+    (group_sum, group_end), (page_sum, page_end) = (line.split() for line in (group_out, page_out))
+    assert page_sum == group_sum
+    assert float(page_end) < float(group_end)        # it did not wait for the group
+    assert len(list(tmp_path.glob("*.npz"))) == 1 + 2
+
+
+def test_compared_runs_change_one_thing_at_a_time():
+    runs = list(compared_runs().items())
+    assert runs[0] == ("original", TrainConfig())
+    assert dict(runs)["+ linear α decay, shifts = fast()"] == TrainConfig.fast()
+    for (_, before), (name, after) in zip(runs, runs[1:]):
+        changed = {k for k, v in after.to_dict().items() if v != getattr(before, k)}
+        if name.startswith("mini-batch"):
+            continue                                         # from gd to the fast trainer's family
+        assert 1 <= len(changed) <= 3, (name, changed)       # Adam needs its own alpha too
