@@ -149,6 +149,26 @@ def _save_group(path, runs):
     os.replace(tmp, path)
 
 
+class _NoConfig:
+    def to_dict(self):
+        return {}
+
+
+_NO_CONFIG = _NoConfig()
+
+
+def _describe(model):
+    """A scikit-learn estimator as text: module, class, library version, sorted parameters."""
+    import importlib.metadata
+
+    library = type(model).__module__.split(".")[0]
+    try:
+        version = importlib.metadata.version("scikit-learn" if library == "sklearn" else library)
+    except importlib.metadata.PackageNotFoundError:
+        version = "?"
+    return f"{type(model).__module__}.{type(model).__qualname__} {version} {sorted(model.get_params().items())!r}"
+
+
 def reuse_group(together, history_type, fit_name):
     """`together(configs, X, Y, X_dev, Y_dev)` -> {name: (params, History)}, trained once per
     NNFS_TRAIN_CACHE folder. `fit_name(config)` names the trainer `reuse` keys a run by."""
@@ -161,10 +181,11 @@ def reuse_group(together, history_type, fit_name):
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         alone = {name: folder / f"{run_key(fit_name(config), config, X, Y, X_dev, Y_dev)}.npz"
-                 for name, config in configs.items()}
+                 for name, config in configs.items() if hasattr(config, "to_dict")}
         group_key = hashlib.sha256(together.__name__.encode())
-        for name, path in alone.items():
-            group_key.update(f"\0{name}\0{path.stem}".encode())
+        for name, config in configs.items():  # a scikit-learn model: its class, version and parameters
+            group_key.update(f"\0{name}\0".encode() + (alone[name].stem if name in alone else _describe(config)).encode())
+        group_key.update(run_key("data", _NO_CONFIG, X, Y, X_dev, Y_dev).encode())
         path = folder / f"{group_key.hexdigest()[:32]}.npz"
         with _locked(path.with_suffix(".lock")):
             if path.is_file():

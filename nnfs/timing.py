@@ -21,6 +21,8 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
+
 RESULTS_ENV = "NNFS_SITE_RESULTS"
 
 
@@ -45,8 +47,11 @@ def build_results(timeout=900.0, poll=0.1):
 # --8<-- [start:compared_runs]
 def compared_runs():
     """The runs that Going further compares, from the original to the widest network;
-    each changes one thing of the row before it (Adam in its row only).
-    Returns {row name: TrainConfig}; the build trains them side by side, once."""
+    each changes one thing of the row before it (Adam in its row only); and the same
+    network in scikit-learn. Returns {row name: TrainConfig, or an unfitted MLPClassifier};
+    the build trains them side by side, once."""
+    from sklearn.neural_network import MLPClassifier
+
     from nnfs.train import TrainConfig
 
     original = TrainConfig()
@@ -60,13 +65,70 @@ def compared_runs():
         "+ linear α decay, shifts = fast()": TrainConfig.fast(),
         "128 hidden": TrainConfig.fast(n_hidden=128, shift=False),
         "128 hidden + shifts": TrainConfig.fast(n_hidden=128),
+        # the same network in scikit-learn: 10 ReLU units, batches of 32, as many epochs as fast()
+        PEER: MLPClassifier(hidden_layer_sizes=(10,), batch_size=32, max_iter=TrainConfig.fast().epochs,
+                            random_state=0),
     }
 # --8<-- [end:compared_runs]
+
+
+PEER = "scikit-learn MLPClassifier"
+
+
+def fit_peer(X, Y, model, X_dev=None, Y_dev=None, *, callback=None):
+    """Fit `model`, a scikit-learn MLPClassifier, on X (784, m), Y (m,), as nnfs.train trains a config.
+
+    scikit-learn takes one example per row, so it gets X.T. Returns its weights in our
+    layout (W1 (h, 784), b1 (h, 1), W2 (10, h), b2 (10, 1)) and a History with a row at
+    the end of every epoch of its own fit(): loss, dev accuracy, and training time with
+    the dev evaluation left out. `callback(history, total_steps)` runs after every row.
+    fit() calls the model's _update_no_improvement_count once per epoch: the row is
+    recorded there, and fit() computes exactly what it computes without it.
+    """
+    from nnfs.network import accuracy
+    from nnfs.train import History
+
+    history, clock = History(), {"wall": time.perf_counter(), "cpu": time.thread_time(), "seconds": 0.0, "cpu_seconds": 0.0}
+    m = X.shape[1]
+    batch_size = min(200 if model.batch_size == "auto" else model.batch_size, m)   # as fit() sizes it
+    steps_per_epoch = -(-m // batch_size)
+    epoch_end = model._update_no_improvement_count
+
+    def row(*args, **kwargs):
+        result = epoch_end(*args, **kwargs)                    # its own cost counts
+        clock["seconds"] += time.perf_counter() - clock["wall"]
+        clock["cpu_seconds"] += time.thread_time() - clock["cpu"]
+        history.step.append(model.n_iter_ * steps_per_epoch)
+        history.epoch.append(float(model.n_iter_))
+        history.loss.append(float(model.loss_))
+        history.train_accuracy.append(float("nan"))
+        history.dev_accuracy.append(accuracy(model.predict(X_dev.T), Y_dev) if X_dev is not None else float("nan"))
+        history.seconds.append(clock["seconds"])
+        history.cpu_seconds.append(clock["cpu_seconds"])
+        history.update_W1.append(float("nan"))
+        history.update_W2.append(float("nan"))
+        if callback is not None:
+            callback(history, model.max_iter * steps_per_epoch)
+        clock["wall"], clock["cpu"] = time.perf_counter(), time.thread_time()
+        return result
+
+    model._update_no_improvement_count = row                  # this model only
+    try:
+        model.fit(np.ascontiguousarray(X.T), Y)
+    finally:
+        model.__dict__.pop("_update_no_improvement_count", None)
+    if len(history.step) != model.n_iter_:
+        raise RuntimeError(f"scikit-learn's fit() ran {model.n_iter_} epochs but recorded {len(history.step)} "
+                           f"rows: its per-epoch method changed; update nnfs.timing.fit_peer")
+    params = {"W1": model.coefs_[0].T, "b1": model.intercepts_[0][:, None],
+              "W2": model.coefs_[1].T, "b2": model.intercepts_[1][:, None]}
+    return params, history
 
 
 # --8<-- [start:side_by_side]
 def side_by_side(configs, X, Y, X_dev=None, Y_dev=None):
     """Train every config of `configs` ({name: TrainConfig}) on the same data, in turns.
+    A value may also be an unfitted scikit-learn MLPClassifier, fitted by `fit_peer`.
 
     Each run trains in a thread of its own, and one thread runs at a time. After every
     history row the run pauses, and the run that has done the smallest share of its
@@ -77,7 +139,7 @@ def side_by_side(configs, X, Y, X_dev=None, Y_dev=None):
 
     Returns {name: (params, History)}, in the order of `configs`.
     """
-    from nnfs.train import train
+    from nnfs.train import TrainConfig, train
 
     names = list(configs)
     done = {name: 0.0 for name in names}     # share of its steps each run has done
@@ -101,8 +163,9 @@ def side_by_side(configs, X, Y, X_dev=None, Y_dev=None):
         with turn:
             turn.wait_for(lambda: now["running"] == name)
         try:
-            out[name] = train(X, Y, configs[name], X_dev, Y_dev,
-                              callback=lambda history, total: pass_on(name, history.step[-1] / total))
+            fit = train if isinstance(configs[name], TrainConfig) else fit_peer
+            out[name] = fit(X, Y, configs[name], X_dev, Y_dev,
+                            callback=lambda history, total: pass_on(name, history.step[-1] / total))
         except BaseException as err:  # noqa: BLE001 - re-raised below, in the caller's thread
             failed[name] = err
         finally:

@@ -11,7 +11,7 @@ import pytest
 
 import nnfs
 from nnfs import TrainConfig, memo
-from nnfs.timing import compared_runs, side_by_side
+from nnfs.timing import PEER, compared_runs, fit_peer, side_by_side
 
 
 @pytest.fixture
@@ -135,7 +135,7 @@ def test_a_page_asking_while_the_group_trains_trains_that_run_itself(tmp_path):
 
 
 def test_compared_runs_change_one_thing_at_a_time():
-    runs = list(compared_runs().items())
+    runs = [(name, config) for name, config in compared_runs().items() if name != PEER]
     assert runs[0] == ("original", TrainConfig())
     assert dict(runs)["+ linear α decay, shifts = fast()"] == TrainConfig.fast()
     for (_, before), (name, after) in zip(runs, runs[1:]):
@@ -143,3 +143,50 @@ def test_compared_runs_change_one_thing_at_a_time():
         if name.startswith("mini-batch"):
             continue                                         # from gd to the fast trainer's family
         assert 1 <= len(changed) <= 3, (name, changed)       # Adam needs its own alpha too
+
+
+def test_scikit_learn_takes_its_turns_and_fits_exactly_what_fit_fits(data, monkeypatch):
+    """fit_peer records a row per epoch of fit(), and the weights are those of a plain fit()."""
+    from sklearn.base import clone
+    from sklearn.neural_network import MLPClassifier
+
+    monkeypatch.delenv(memo.CACHE_ENV, raising=False)
+    X, Y, X_dev, Y_dev = data
+    model = MLPClassifier(hidden_layer_sizes=(10,), batch_size=32, max_iter=4, random_state=0)
+    plain = clone(model).fit(np.ascontiguousarray(X.T), Y)
+    runs = side_by_side({"gd": CONFIGS["gd"], PEER: model}, X, Y, X_dev, Y_dev)
+    params, history = runs[PEER]
+    np.testing.assert_array_equal(params["W1"], plain.coefs_[0].T)
+    np.testing.assert_array_equal(params["b2"], plain.intercepts_[1][:, None])
+    assert history.epoch == [1.0, 2.0, 3.0, 4.0] and history.step[-1] == 4 * 4   # ceil(120 / 32) steps an epoch
+    assert history.loss == pytest.approx(plain.loss_curve_)
+    assert history.dev_accuracy[-1] == np.mean(plain.predict(np.ascontiguousarray(X_dev.T)) == Y_dev)
+    assert 0 < history.cpu_seconds[0] < history.cpu_seconds[-1]
+    assert "_update_no_improvement_count" not in vars(model)          # the model is left as it was
+
+
+def test_fit_peer_says_so_when_scikit_learn_no_longer_calls_its_epoch_method(data):
+    from sklearn.neural_network import MLPClassifier
+
+    class Renamed(MLPClassifier):   # as if a new version ended its epochs in another method
+        def fit(self, X, y):
+            self.__dict__.pop("_update_no_improvement_count", None)
+            return super().fit(X, y)
+
+    X, Y, _, _ = data
+    with pytest.raises(RuntimeError, match="ran 2 epochs but recorded 0 rows"):
+        fit_peer(X, Y, Renamed(hidden_layer_sizes=(4,), max_iter=2, random_state=0))
+
+
+def test_the_group_key_covers_the_scikit_learn_models_parameters(data, tmp_path, monkeypatch):
+    from sklearn.neural_network import MLPClassifier
+
+    monkeypatch.setenv(memo.CACHE_ENV, str(tmp_path))
+    X, Y, X_dev, Y_dev = data
+    model = MLPClassifier(hidden_layer_sizes=(4,), max_iter=2, random_state=0)
+    first = side_by_side({PEER: model}, X, Y, X_dev, Y_dev)
+    again = side_by_side({PEER: MLPClassifier(hidden_layer_sizes=(4,), max_iter=2, random_state=0)}, X, Y, X_dev, Y_dev)
+    assert again[PEER][1].cpu_seconds == first[PEER][1].cpu_seconds   # read back: the same times
+    assert len(list(tmp_path.glob("*.npz"))) == 1
+    side_by_side({PEER: MLPClassifier(hidden_layer_sizes=(4,), max_iter=2, random_state=1)}, X, Y, X_dev, Y_dev)
+    assert len(list(tmp_path.glob("*.npz"))) == 2

@@ -44,7 +44,7 @@ from matplotlib.figure import Figure
 import nnfs
 from nnfs import TrainConfig
 from nnfs.data import load_dataset, load_mnist_part, train_dev_split
-from nnfs.timing import build_results, compared_runs, side_by_side
+from nnfs.timing import PEER, build_results, compared_runs, side_by_side
 from nnfs.train import pad_images, shifted_rows   # from the module; nnfs.train is the function train
 
 dataset = load_dataset(os.environ.get("NNFS_DATASET", "sample"))
@@ -87,7 +87,8 @@ print(inspect.getsource(compared_runs))
 # row the run that is furthest behind goes on. Every run is spread over the same span
 # of time, and whatever slows the machine slows them all alike. Each run is still
 # exactly the run `nnfs.train` gives alone, weight for weight; only its clock is
-# shared out.
+# shared out. scikit-learn's `fit()` takes its turns too, at the end of each of its
+# epochs (`fit_peer`).
 
 # %%
 print(inspect.getsource(side_by_side))
@@ -103,59 +104,43 @@ def describe(config):
     return f"{name}({', '.join(f'{k}={v!r}' for k, v in changes.items())})"
 
 
+import warnings
+
+from sklearn.base import clone
+from sklearn.neural_network import MLPClassifier
+
 experiments = compared_runs()
+# scikit-learn's model is fitted here too, on the same split: its section below reads
+# what it did. (It takes one example per row, so it gets X_train.T.)
+sk_model = clone(experiments[PEER])
+with warnings.catch_warnings(record=True) as sk_warnings:   # kept for its section below
+    warnings.simplefilter("always")
+    sk_model.fit(np.ascontiguousarray(X_train.T), Y_train)
+
 runs = side_by_side(experiments, X_train, Y_train, X_dev, Y_dev)
 build = build_results()   # the site build's conditions; None outside the build
 rows, histories, trained = [], {}, {}
 for change, (params, history) in runs.items():
     config = experiments[change]
-    histories[change] = history.to_frame()
-    trained[change] = params                     # kept for the official test set, below
+    trained[change] = params                     # in our layout; kept for the official test set, below
+    if change == PEER:                           # scikit-learn: its parameters that differ from its defaults
+        defaults = MLPClassifier().get_params()
+        changed = {k: v for k, v in config.get_params().items() if v != defaults[k]}
+        call, batch = f"MLPClassifier({', '.join(f'{k}={v!r}' for k, v in changed.items())})", config.batch_size
+    else:
+        histories[change] = history.to_frame()
+        call = describe(config)
+        batch = X_train.shape[1] if config.trainer == "gd" else config.batch_size
     steps = history.step[-1]
-    batch = X_train.shape[1] if config.trainer == "gd" else config.batch_size
     rows.append({
         "change": change,
-        "config": describe(config),
+        "config": call,
         "steps": steps,
-        "examples processed": steps * batch,
+        "examples processed": steps * batch if change != PEER else int(history.epoch[-1]) * X_train.shape[1],
         "train accuracy": nnfs.accuracy(nnfs.predict(params, X_train), Y_train),
         "dev accuracy": history.final_dev_accuracy,
         "seconds": history.cpu_seconds[-1],
     })
-
-# The same network in scikit-learn (its section below says what differs): the same
-# split, 10 ReLU hidden units, a softmax output, batches of 32, as many epochs as fast().
-import time
-import warnings
-
-from sklearn.neural_network import MLPClassifier
-
-sk_X_train = np.ascontiguousarray(X_train.T)         # (m, 784): scikit-learn takes one example per row
-sk_model = MLPClassifier(hidden_layer_sizes=(10,), batch_size=32,
-                         max_iter=TrainConfig.fast().epochs, random_state=0)
-# the table's clock: CPU seconds of this thread if the histories keep them, else wall seconds
-clock = time.thread_time if "cpu_seconds" in next(iter(histories.values())) else time.perf_counter
-with warnings.catch_warnings(record=True) as sk_warnings:   # kept for its section below
-    warnings.simplefilter("always")
-    sk_start = clock()
-    sk_model.fit(sk_X_train, Y_train)
-    sk_seconds = clock() - sk_start
-trained["scikit-learn MLPClassifier"] = {              # its weights, in our layout
-    "W1": sk_model.coefs_[0].T, "b1": sk_model.intercepts_[0][:, None],     # (10, 784), (10, 1)
-    "W2": sk_model.coefs_[1].T, "b2": sk_model.intercepts_[1][:, None],     # (10, 10), (10, 1)
-}
-sk_defaults = MLPClassifier().get_params()
-sk_changes = {k: v for k, v in sk_model.get_params().items() if v != sk_defaults[k]}
-sk_steps = sk_model.n_iter_ * -(-X_train.shape[1] // sk_model.batch_size)
-rows.append({
-    "change": "scikit-learn MLPClassifier",
-    "config": f"MLPClassifier({', '.join(f'{k}={v!r}' for k, v in sk_changes.items())})",
-    "steps": sk_steps,
-    "examples processed": sk_model.n_iter_ * X_train.shape[1],
-    "train accuracy": nnfs.accuracy(sk_model.predict(sk_X_train), Y_train),
-    "dev accuracy": nnfs.accuracy(sk_model.predict(np.ascontiguousarray(X_dev.T)), Y_dev),
-    "seconds": sk_seconds,
-})
 
 table = pd.DataFrame(rows)
 table["speed-up"] = table["seconds"].iloc[0] / table["seconds"]
