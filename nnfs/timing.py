@@ -1,17 +1,15 @@
 """Timings that hold on a busy machine, and one measurement per quantity.
 
-`side_by_side` trains several configurations on the same data in turns, so that the
-ratio of two of their training times does not depend on what else the machine was
-doing while they ran. The site build (overrides/hooks/pipeline.py) trains the runs
-that the pages compare this way, once.
-
-The site build (overrides/hooks/pipeline.py) times the original trainer once, in CPU
-seconds of one thread, and writes it to results.json. It runs the notebooks at the
-same time, in other processes, with the path of that file in the environment
-variable NNFS_SITE_RESULTS. A notebook that calls `build_results()` gets the build's
-figures, so every page quotes the same number for the same run. Run by hand, outside
-the build, the variable is unset and `build_results()` returns None: the notebook then
-quotes its own run and says so.
+`side_by_side` trains several runs on the same data in turns, so that the ratio of two
+of their training times does not depend on what else the machine was doing while they
+ran. `compared_runs` lists the runs the pages compare; the site build
+(overrides/hooks/pipeline.py) trains them this way, once, and writes the original
+trainer's figures to results.json. It runs the notebooks at the same time, in other
+processes, with the path of that file in the environment variable NNFS_SITE_RESULTS.
+A notebook that calls `build_results()` gets the build's figures, so every page
+quotes the same number for the same run. Run by hand, outside the build, the
+variable is unset and `build_results()` returns None: the notebook then quotes its
+own run and says so.
 """
 
 import json
