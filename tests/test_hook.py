@@ -368,6 +368,13 @@ def test_jobs_after_the_pipeline_run_at_a_lower_priority(hook, tmp_path):
     assert int((tmp_path / "notebook").read_text()) == min(base + hook.BACKGROUND_NICE, 19)
 
 
+@pytest.mark.parametrize("load, cpus, nice", [(0.3, 2, 19), (2.0, 2, 19), (2.1, 2, 10), (5.5, 2, 10), (3.0, 4, 19)])
+def test_the_other_jobs_yield_the_whole_core_only_on_a_quiet_machine(hook, load, cpus, nice):
+    """Quiet: only our jobs compete, so nice 19 leaves the pipeline a core; busy: nice 10, or
+    other programs would starve them."""
+    assert hook.background_nice(load, cpus) == nice
+
+
 @pytest.fixture
 def jupyter_hook():
     spec = importlib.util.spec_from_file_location("nnfs_jupyter_hook", ROOT / "overrides" / "hooks" / "nnfs_jupyter.py")

@@ -8,9 +8,11 @@
   - every notebook, rendered by mkdocs-jupyter's converter, into .cache/mkdocs-jupyter/<key>/
     (notebook_job.py), where nnfs_jupyter.py reads each page.
   All jobs start at once, each with one BLAS thread (a single-threaded BLAS never
-  spins waiting for a partner thread). The pipeline keeps its priority, so the run it
-  times gets most of a core; every other job runs at nice 10 and shares what is left
-  (not 19: next to other busy programs, nice 19 would all but stop them). The operating
+  spins waiting for a partner thread). The pipeline keeps its priority: it is the
+  longest job and the others wait for its results, so it should get a core. Every other
+  job shares what is left: at nice 19 on a quiet machine, where they only compete with
+  the pipeline, and at nice 10 on a busy one (next to other busy programs, nice 19 would
+  all but stop them; see background_nice). The operating
   system then keeps both cores busy to the end, whichever job turns out longest, and a
   job that waits for another costs no CPU. Jobs die with the build (Ctrl-C, a kill).
   A run that several pages train (the original network, on four of them) is trained
@@ -47,7 +49,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 CACHE = ROOT / ".cache"
 RESULTS_ENV = "NNFS_SITE_RESULTS"   # a notebook that reads it runs after the pipeline
-BACKGROUND_NICE = 10   # every job but the pipeline, so its timed runs keep most of a core
+BACKGROUND_NICE = 10   # every job but the pipeline, on a busy machine...
+QUIET_NICE = 19        # ...and on a quiet one: the pipeline then keeps a whole core
 CACHE_KINDS = ("nnfs-site", "mkdocs-jupyter", "markdown-exec", "nnfs-train")
 TRAIN_CACHE_ENV = "NNFS_TRAIN_CACHE"  # nnfs.memo: a run several pages show is trained once
 
@@ -196,7 +199,7 @@ def _pipeline_job(out, spec):
     return job
 
 
-def _notebook_jobs(config, jupyter, results):
+def _notebook_jobs(config, jupyter, results, nice=BACKGROUND_NICE):
     """A job per notebook (extra.notebooks.include) whose page is not stored yet: notebook_job.py
     runs mkdocs-jupyter's converter and stores the page where nnfs_jupyter.py reads it."""
     docs = Path(config["docs_dir"])
@@ -212,8 +215,16 @@ def _notebook_jobs(config, jupyter, results):
         needs_results = RESULTS_ENV in text and "build_results" not in text  # build_results() waits itself
         jobs.append(Job(f"notebook {path.relative_to(docs)}",
                         [sys.executable, str(HERE / "notebook_job.py"), str(path), str(cache_file), options],
-                        after=[results.name] if needs_results and results is not None else [], nice=BACKGROUND_NICE))
+                        after=[results.name] if needs_results and results is not None else [], nice=nice))
     return jobs
+
+
+def background_nice(load, cpus):
+    """The niceness of every job but the pipeline. Quiet machine (1-minute load average at
+    most the CPU count): QUIET_NICE, so the pipeline, the longest job and the one the
+    others wait for, runs almost as if alone on its core. Busy: BACKGROUND_NICE, since
+    at nice 19 next to other busy programs our jobs would barely run."""
+    return QUIET_NICE if load <= cpus else BACKGROUND_NICE
 
 
 def _hook(name):
@@ -260,20 +271,22 @@ def on_config(config):
     jupyter = _hook("nnfs_jupyter")
     jupyter.configure(config)
     jupyter.set_cache_dir(CACHE / "mkdocs-jupyter" / key)
-    jobs += _notebook_jobs(config, jupyter, pipeline)
+    from nnfs.threads import available_cpus  # os only: no NumPy
+
+    nice = background_nice(os.getloadavg()[0], available_cpus())
+    jobs += _notebook_jobs(config, jupyter, pipeline, nice)
     if jobs and not exec_cache.folder.is_dir():  # a cold build: the Markdown pages' blocks run as a job too
         jobs.append(Job("executed blocks of the Markdown pages (exec_job.py)",
-                        [sys.executable, str(HERE / "exec_job.py"), config["config_file_path"]], nice=BACKGROUND_NICE))
-    if jobs:  # nnfs is imported here only: a warm build needs neither it nor NumPy
-        from nnfs.threads import available_cpus
-
+                        [sys.executable, str(HERE / "exec_job.py"), config["config_file_path"]], nice=nice))
+    if jobs:
         t0 = time.perf_counter()
         try:  # all at once: the pipeline keeps its priority, the rest share what it leaves
             run_jobs(jobs, len(jobs), {**os.environ, **_job_env(out / "results.json")})
         finally:
             if pipeline is not None:
                 shutil.rmtree(pipeline.tmp, ignore_errors=True)  # left only when it failed
-        log.info("nnfs: %d jobs on %d CPUs in %.1f s", len(jobs), available_cpus(), time.perf_counter() - t0)
+        log.info("nnfs: %d jobs on %d CPUs in %.1f s (all but the pipeline at nice %d)", len(jobs), available_cpus(),
+                 time.perf_counter() - t0, nice)
     for kind in CACHE_KINDS:  # keep only what the current key uses
         for old in (CACHE / kind).iterdir() if (CACHE / kind).is_dir() else ():
             if old.name != key and not (old.name.startswith(".") and _recent(old)):
