@@ -478,8 +478,45 @@ def _report(prefix, text):
     print(line, file=sys.stderr)
 
 
+def _interrupted(err, sigint_seen):
+    """Was `err` caused by a Ctrl-C? Either a KeyboardInterrupt is in its chain, or a
+    SIGINT arrived while it was raised: a module that fails to import because of a
+    Ctrl-C (NumPy's C extensions) raises an ImportError that may not chain it."""
+    while err is not None:
+        if isinstance(err, KeyboardInterrupt):
+            return True
+        err = err.__cause__ or err.__context__
+    return bool(sigint_seen)
+
+
+def _watch_sigint():
+    """Note every SIGINT, then act as Python's own handler does. Returns (the list of
+    signals seen, a function that puts the previous handler back)."""
+    import signal
+
+    seen = []
+    previous = signal.getsignal(signal.SIGINT) if threading.current_thread() is threading.main_thread() else None
+    if not callable(previous):  # not the main thread, or SIGINT ignored or left to the system
+        return seen, lambda: None
+
+    def on_sigint(signum, frame):
+        seen.append(signum)
+        previous(signum, frame)   # Python's: raises KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, on_sigint)
+    return seen, lambda: signal.signal(signal.SIGINT, previous)
+
+
 def main(argv=None):
     """Run the command line with ``argv`` (default: sys.argv[1:]). Returns the exit status."""
+    sigint_seen, restore = _watch_sigint()
+    try:
+        return _main(argv, sigint_seen)
+    finally:
+        restore()
+
+
+def _main(argv, sigint_seen):
     try:
         parser = build_parser()  # imports NumPy (through TrainConfig): inside the try, for Ctrl-C
         from nnfs.threads import limit_blas_threads
@@ -502,6 +539,9 @@ def main(argv=None):
         print("nnfs: interrupted", file=sys.stderr)
         return 130
     except Exception as err:  # a bug: every bad input above has its own message
+        if _interrupted(err, sigint_seen):
+            print("nnfs: interrupted", file=sys.stderr)
+            return 130
         _report("internal error", f"{type(err).__name__}: {_message(err)[:150]} "
                                   f"(a bug in nnfs; rerun with {DEBUG_ENV}=1 for the traceback)")
         return 70

@@ -476,6 +476,55 @@ def test_ctrl_c_while_importing_is_one_line(tmp_path, module):
     assert (result.returncode, result.stderr) == (130, "nnfs: interrupted\n")
 
 
+SIGINT_TURNED_IMPORT_ERROR = """
+import os, signal, sys, time
+import nnfs.cli
+
+class NumPyLike:  # a real SIGINT during `import numpy`, which NumPy reports as an ImportError
+    def find_spec(self, name, path=None, target=None):
+        if name != "numpy":
+            return None
+        interrupted = False
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(5)
+        except KeyboardInterrupt:
+            interrupted = True
+        if interrupted:  # raised outside the except block: no KeyboardInterrupt in its chain
+            raise ImportError("Importing the numpy C-extensions failed.")
+        return None
+
+sys.meta_path.insert(0, NumPyLike())
+sys.exit(nnfs.cli.main({argv!r}))
+"""
+
+
+def test_a_sigint_that_an_import_turns_into_an_import_error_is_one_line(tmp_path):
+    """CI saw it: Ctrl-C while NumPy loads its C extensions came out as an ImportError, and the
+    command line called it an internal error (status 70)."""
+    data = write_csv(tmp_path / "train.csv", rows())
+    argv = ["train", "--data", str(data), *QUICK, "--out", str(tmp_path / "m.npz")]
+    code = SIGINT_TURNED_IMPORT_ERROR.format(argv=argv)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert (result.returncode, result.stderr) == (130, "nnfs: interrupted\n")
+
+
+def test_an_error_is_an_interrupt_only_with_a_sigint_or_a_keyboardinterrupt_in_its_chain():
+    from nnfs.cli import _interrupted
+
+    try:
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as ctrl_c:
+            raise ImportError("C extensions failed") from ctrl_c
+    except ImportError as err:
+        chained = err
+    assert _interrupted(chained, [])
+    assert _interrupted(ImportError("x"), [2])
+    assert not _interrupted(ImportError("x"), [])
+    assert not _interrupted(ZeroDivisionError(), [])
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("delay", [0.05, 0.15, 0.3, 0.6, 1.0, 2.0])
 def test_real_sigint_at_start_up(tmp_path, delay):
