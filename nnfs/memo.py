@@ -28,7 +28,7 @@ import hashlib
 import inspect
 import json
 import os
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from functools import cache, wraps
 from pathlib import Path
 
@@ -46,9 +46,9 @@ def _source_digest():
     return h.hexdigest()
 
 
-def run_key(name, config, *arrays):
-    """The hash of one training run: trainer name, config, data and nnfs source."""
-    h = hashlib.sha256(f"{name}\0{json.dumps(config.to_dict(), sort_keys=True)}\0{_source_digest()}".encode())
+def _data_digest(arrays):
+    """The hash of the arrays a run trains and checks on (dtype, shape, bytes); None counts too."""
+    h = hashlib.sha256()
     for a in arrays:
         if a is None:
             h.update(b"none\0")
@@ -56,7 +56,17 @@ def run_key(name, config, *arrays):
         a = np.ascontiguousarray(a)
         h.update(f"{a.dtype.str}{a.shape}\0".encode())
         h.update(memoryview(a).cast("B"))
-    return h.hexdigest()[:32]
+    return h.hexdigest()
+
+
+def _run_key(name, config, data_digest):
+    text = f"{name}\0{json.dumps(config.to_dict(), sort_keys=True)}\0{_source_digest()}\0{data_digest}"
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def run_key(name, config, *arrays):
+    """The hash of one training run: trainer name, config, data and nnfs source."""
+    return _run_key(name, config, _data_digest(arrays))
 
 
 @contextmanager
@@ -75,19 +85,24 @@ def _locked(path):
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
-def _try_lock(stack, path):
-    """Take an exclusive lock on `path` for the life of `stack` if nobody holds it: True if taken."""
+@contextmanager
+def _lock_if_free(path):
+    """An exclusive lock on `path` for the block if nobody holds it: yields whether it was taken."""
     try:
         import fcntl
     except ImportError:
-        return True
-    f = stack.enter_context(open(path, "a"))
-    try:
-        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return False
-    stack.callback(fcntl.flock, f, fcntl.LOCK_UN)
-    return True
+        yield True
+        return
+    with open(path, "a") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def _load(path, history_type):
@@ -149,14 +164,6 @@ def _save_group(path, runs):
     os.replace(tmp, path)
 
 
-class _NoConfig:
-    def to_dict(self):
-        return {}
-
-
-_NO_CONFIG = _NoConfig()
-
-
 def _describe(model):
     """A scikit-learn estimator as text: module, class, library version, sorted parameters."""
     import importlib.metadata
@@ -180,12 +187,12 @@ def reuse_group(together, history_type, fit_name):
             return together(configs, X, Y, X_dev, Y_dev)
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        alone = {name: folder / f"{run_key(fit_name(config), config, X, Y, X_dev, Y_dev)}.npz"
+        data = _data_digest((X, Y, X_dev, Y_dev))  # hashed once for every run of the group
+        alone = {name: folder / f"{_run_key(fit_name(config), config, data)}.npz"
                  for name, config in configs.items() if hasattr(config, "to_dict")}
-        group_key = hashlib.sha256(together.__name__.encode())
+        group_key = hashlib.sha256(f"{together.__name__}\0{data}".encode())
         for name, config in configs.items():  # a scikit-learn model: its class, version and parameters
             group_key.update(f"\0{name}\0".encode() + (alone[name].stem if name in alone else _describe(config)).encode())
-        group_key.update(run_key("data", _NO_CONFIG, X, Y, X_dev, Y_dev).encode())
         path = folder / f"{group_key.hexdigest()[:32]}.npz"
         with _locked(path.with_suffix(".lock")):
             if path.is_file():
@@ -193,8 +200,8 @@ def reuse_group(together, history_type, fit_name):
             runs = together(configs, X, Y, X_dev, Y_dev)
             _save_group(path, runs)
             for name, run_path in alone.items():  # unless a page is training it alone right now
-                with ExitStack() as held:
-                    if _try_lock(held, run_path.with_suffix(".lock")) and not run_path.is_file():
+                with _lock_if_free(run_path.with_suffix(".lock")) as mine:
+                    if mine and not run_path.is_file():
                         _save(run_path, *runs[name])
         return runs
 

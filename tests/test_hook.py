@@ -10,12 +10,17 @@ import pytest
 from conftest import ROOT
 
 
-@pytest.fixture(scope="module")
-def hook():
-    spec = importlib.util.spec_from_file_location("nnfs_site_hook", ROOT / "overrides" / "hooks" / "nnfs_site.py")
+def load_hook(name):
+    """overrides/hooks/NAME.py, loaded afresh as a module of its own."""
+    spec = importlib.util.spec_from_file_location(f"{name}_hook", ROOT / "overrides" / "hooks" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture(scope="module")
+def hook():
+    return load_hook("nnfs_site")
 
 
 def test_key_follows_the_dataset(hook):
@@ -377,10 +382,7 @@ def test_the_other_jobs_yield_the_whole_core_only_on_a_quiet_machine(hook, load,
 
 @pytest.fixture
 def jupyter_hook():
-    spec = importlib.util.spec_from_file_location("nnfs_jupyter_hook", ROOT / "overrides" / "hooks" / "nnfs_jupyter.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_hook("nnfs_jupyter")
 
 
 def test_the_notebook_options_come_from_mkdocs_yml(jupyter_hook):

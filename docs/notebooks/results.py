@@ -40,6 +40,7 @@ from nnfs import TrainConfig
 from nnfs.data import load_dataset, train_dev_split
 from nnfs.plots import (confusion_matrix, plot_confusion, plot_digits, plot_hidden_weights,
                         plot_histograms, plot_softmax, plot_update_ratios)
+from nnfs.train import descend
 dataset = load_dataset(os.environ.get("NNFS_DATASET", "sample"))
 X_train, Y_train, X_dev, Y_dev = train_dev_split(
     dataset.X, dataset.Y, dev_size=1000, rng=np.random.default_rng(0))
@@ -344,8 +345,7 @@ Markdown(
 # and training tends to be unstable.
 
 # %%
-first_step = nnfs.update_params(start, nnfs.backward(start, nnfs.forward(start, X32), X32, Y_train),
-                                config.learning_rate)          # step 1, from the start
+first_step = descend(start, X32, Y_train, config.learning_rate, 1)   # step 1, from the start
 steps = [1, *history.step]                                     # and every tenth step after it
 ratios = {name: [float(np.linalg.norm(first_step[name] - start[name]) / np.linalg.norm(start[name])),
                  *getattr(history, f"update_{name}")] for name in ("W1", "W2")}
