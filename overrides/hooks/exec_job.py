@@ -20,6 +20,16 @@ import sys
 EXEC_JOB_ENV = "NNFS_SITE_EXEC_JOB"
 
 
+def warm_up(calls):
+    """Before jobs.py forks this job: import what it needs, start MathJax."""
+    import markdown  # noqa: F401
+    import mkdocs.config  # noqa: F401
+    import mkdocs.structure.files  # noqa: F401
+    import nnfs_math
+
+    nnfs_math.start()
+
+
 def main(config_file):
     import markdown
     import nnfs_math  # this folder is sys.path[0]

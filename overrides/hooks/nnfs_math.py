@@ -72,6 +72,11 @@ def _mathjax():
     return _renderer[0]
 
 
+def start():
+    """Start MathJax now: the build's jobs.py does it once, before it forks the jobs that typeset."""
+    _mathjax()
+
+
 _ERROR = re.compile(r'data-mjx-error="([^"]*)"')
 _UNDEFINED = re.compile(r'<g data-mml-node="mtext" fill="red" stroke="red" data-latex="([^"]*)"')
 

@@ -8,7 +8,8 @@
   - every notebook, rendered by mkdocs-jupyter's converter, into .cache/mkdocs-jupyter/<key>/
     (notebook_job.py), where nnfs_jupyter.py reads each page.
   All jobs start at once, each with one BLAS thread (a single-threaded BLAS never
-  spins waiting for a partner thread). The pipeline keeps its priority: it is the
+  spins waiting for a partner thread), in processes that jobs.py forks from itself
+  after importing, once, the libraries they all use (see there). The pipeline keeps its priority: it is the
   longest job and the others wait for its results, so it should get a core. Every other
   job shares what is left: at nice 19 on a quiet machine, where they only compete with
   the pipeline, and at nice 10 on a busy one (next to other busy programs, nice 19 would
@@ -117,51 +118,75 @@ def _forget_nnfs():
 # ---- jobs run in parallel ----------------------------------------------------------
 
 class Job:
-    """One process of the build: `argv`, run with `env` added, after the jobs named in `after`."""
+    """One job of the build, after the jobs named in `after`, with `env` added to its
+    environment and its niceness raised by `nice`. It is either `call`, a function of
+    a module, [path, function name, [args]], run in a process forked from jobs.py's
+    (see there why), or `argv`, a command. `done()` runs in this process when it succeeded."""
 
-    def __init__(self, name, argv, after=(), env=None, done=None, nice=0):
-        self.name, self.argv, self.after, self.nice = name, argv, set(after), nice  # nice: added niceness
-        self.env, self.done = env or {}, done   # done(): called in this process when it succeeded
+    def __init__(self, name, argv=None, after=(), env=None, done=None, nice=0, call=None):
+        if (argv is None) == (call is None):
+            raise ValueError(f"job {name!r}: give argv or call, not both or neither")
+        self.name, self.argv, self.call, self.after, self.nice = name, argv, call, set(after), nice
+        self.env, self.done = env or {}, done
         self.seconds = None
 
+    def spec(self, stderr):
+        """The job as jobs.py reads it."""
+        what = {"argv": [str(a) for a in self.argv]} if self.argv is not None else {
+            "call": [str(self.call[0]), self.call[1], [str(a) if isinstance(a, PurePath) else a for a in self.call[2]]]}
+        return {"name": self.name, **what, "after": sorted(self.after), "env": self.env, "nice": self.nice,
+                "stderr": str(stderr)}
 
-def run_jobs(jobs, workers, base_env=None, log_every=None):
-    """Run `jobs` as child processes, at most `workers` at once, each when the jobs it
-    comes `after` have succeeded; the earliest listed ready job starts first.
+
+def run_jobs(jobs, workers, base_env=None):
+    """Run `jobs` through jobs.py, at most `workers` at once, each when the jobs it comes
+    `after` have succeeded; the earliest listed ready job starts first. jobs.py forks the
+    jobs from itself, after the warm_up() of their modules.
     Raises PluginError naming the first job that failed, with the end of its stderr."""
     base_env = dict(os.environ if base_env is None else base_env)
-    waiting, running, finished = list(jobs), {}, set()
-    try:
-        while waiting or running:
-            for job in [j for j in waiting if j.after <= finished][:max(workers - len(running), 0)]:
-                waiting.remove(job)
-                stderr = tempfile.TemporaryFile(mode="w+")
-                job.t0 = time.perf_counter()
-                running[job] = (subprocess.Popen(job.argv, cwd=ROOT, env={**base_env, **job.env},
-                                                 stdout=subprocess.DEVNULL, stderr=stderr,
-                                                 preexec_fn=_child_setup(job.nice)), stderr)
-            if not running:  # what is left waits for a job that is not in the list
-                raise PluginError(f"jobs {[j.name for j in waiting]} wait for {[sorted(j.after) for j in waiting]}")
-            time.sleep(0.05)
-            for job, (process, stderr) in list(running.items()):
-                if process.poll() is None:
-                    continue
-                del running[job]
-                job.seconds = time.perf_counter() - job.t0
-                if process.returncode != 0:
-                    stderr.seek(0)
-                    tail = "\n".join(stderr.read().strip().splitlines()[-25:]) or "(no output)"
-                    raise PluginError(f"{job.name} failed:\n{tail}")
-                stderr.close()
-                if job.done is not None:
-                    job.done()
-                finished.add(job.name)
-                log.info("nnfs: %s done in %.1f s", job.name, job.seconds)
-    except BaseException:  # a failed job, Ctrl-C: no job outlives the build
-        for process, _ in running.values():
-            process.kill()
-        raise
+    by_name = {job.name: job for job in jobs}
+    with tempfile.TemporaryDirectory(prefix="nnfs-jobs-") as folder:
+        folder = Path(folder)
+        stderr = {job.name: folder / f"{i}.stderr" for i, job in enumerate(jobs)}
+        spec = {"workers": workers, "jobs": [job.spec(stderr[job.name]) for job in jobs]}
+        (folder / "spec.json").write_text(json.dumps(spec))
+        with open(folder / "runner.stderr", "w+") as runner_err:
+            runner = subprocess.Popen([sys.executable, str(HERE / "jobs.py"), str(folder / "spec.json")], cwd=ROOT,
+                                      env=base_env, stdout=subprocess.PIPE, stderr=runner_err, text=True,
+                                      preexec_fn=_child_setup(0))
+            try:
+                for line in runner.stdout:
+                    record = json.loads(line)
+                    job = by_name.get(record["name"])
+                    if job is None:
+                        raise PluginError(record.get("error", line))
+                    if not record["ok"]:
+                        raise PluginError(f"{job.name} failed:\n{_tail(stderr[job.name])}")
+                    job.seconds = record["seconds"]
+                    if job.done is not None:
+                        job.done()
+                    log.info("nnfs: %s done in %.1f s", job.name, job.seconds)
+                if runner.wait() != 0:
+                    raise PluginError(f"the build's job runner (jobs.py) failed:\n{_tail(Path(runner_err.name))}")
+            except BaseException:  # a failed job, Ctrl-C: no job outlives the build
+                _stop(runner)
+                raise
     return jobs
+
+
+def _tail(path, lines=25):
+    text = path.read_text(errors="replace").strip() if path.is_file() else ""
+    return "\n".join(text.splitlines()[-lines:]) or "(no output)"
+
+
+def _stop(runner):
+    """End jobs.py and, with it, its jobs: SIGTERM lets it kill them; SIGKILL if it hangs."""
+    runner.terminate()
+    try:
+        runner.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        runner.kill()
+        runner.wait()
 
 
 def _child_setup(nice):
@@ -179,22 +204,11 @@ def _child_setup(nice):
 
 
 def _pipeline_job(out, spec):
-    """pipeline.py into a temporary folder, renamed to `out` when it succeeds: a crash
-    never leaves half a build, and a parallel build that got there first wins."""
+    """pipeline.py's main: it builds into a temporary folder and renames it `out` when it
+    succeeds, so a crash never leaves half a build and a parallel build that got there first wins."""
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
-
-    def done():
-        try:
-            tmp.rename(out)
-        except OSError:
-            if not (out / "results.json").exists():
-                raise
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-
-    job = Job("training for the site (pipeline.py)", [sys.executable, str(HERE / "pipeline.py"), str(tmp), spec],
-              done=done)
+    job = Job("training for the site (pipeline.py)", call=(HERE / "pipeline.py", "main", [tmp, out, spec]))
     job.tmp = tmp
     return job
 
@@ -203,7 +217,7 @@ def _notebook_jobs(config, jupyter, results, nice=BACKGROUND_NICE):
     """A job per notebook (extra.notebooks.include) whose page is not stored yet: notebook_job.py
     runs mkdocs-jupyter's converter and stores the page where nnfs_jupyter.py reads it."""
     docs = Path(config["docs_dir"])
-    options = json.dumps(jupyter.job_options())
+    options = jupyter.job_options()
     jobs = []
     for path in sorted(p for p in docs.rglob("*.py") if p.is_file()):
         if not jupyter.is_notebook(path.relative_to(docs).as_posix()):
@@ -214,7 +228,7 @@ def _notebook_jobs(config, jupyter, results, nice=BACKGROUND_NICE):
         text = path.read_text(encoding="utf-8")
         needs_results = RESULTS_ENV in text and "build_results" not in text  # build_results() waits itself
         jobs.append(Job(f"notebook {path.relative_to(docs)}",
-                        [sys.executable, str(HERE / "notebook_job.py"), str(path), str(cache_file), options],
+                        call=(HERE / "notebook_job.py", "main", [path, cache_file, options]),
                         after=[results.name] if needs_results and results is not None else [], nice=nice))
     return jobs
 
@@ -277,7 +291,7 @@ def on_config(config):
     jobs += _notebook_jobs(config, jupyter, pipeline, nice)
     if jobs and not exec_cache.folder.is_dir():  # a cold build: the Markdown pages' blocks run as a job too
         jobs.append(Job("executed blocks of the Markdown pages (exec_job.py)",
-                        [sys.executable, str(HERE / "exec_job.py"), config["config_file_path"]], nice=nice))
+                        call=(HERE / "exec_job.py", "main", [config["config_file_path"]]), nice=nice))
     if jobs:
         t0 = time.perf_counter()
         try:  # all at once: the pipeline keeps its priority, the rest share what it leaves

@@ -1,28 +1,156 @@
-"""Execute one notebook and store its page for nnfs_jupyter.py, in a process of its own.
+"""Execute one notebook and store its page for nnfs_jupyter.py: a job of the build.
 
-`python notebook_job.py NOTEBOOK CACHE_FILE OPTIONS_JSON`
+The hook (nnfs_site.py) runs one of these per notebook, several at once, before mkdocs
+renders any page, in processes forked by jobs.py after `warm_up()` imported what the
+notebooks use. `main` does what the mkdocs-jupyter 0.26 plugin does when it renders a
+page (`Plugin.on_pre_page`'s `new_render`): `convert.nb2html`, then the table of
+contents and title from `_get_nb_toc_tokens`, stored as the JSON file that
+nnfs_jupyter.py reads. The file is written atomically, so a crash leaves no half page
+behind. It also typesets the page's equations into nnfs_math's cache.
 
-The hook (nnfs_site.py) runs one of these per notebook, several at once, before
-mkdocs renders any page. Each does exactly what the mkdocs-jupyter 0.26 plugin does
-when it renders a page (`Plugin.on_pre_page`'s `new_render`): `convert.nb2html`, then
-the table of contents and title from `_get_nb_toc_tokens`, and stores them as the JSON
-file that nnfs_jupyter.py reads. The file is written atomically, so a crash leaves no
-half page behind. It also typesets the page's equations into nnfs_math's cache.
+One difference, for speed: with `execute: true`, nb2html would start a kernel process
+(which imports NumPy, pandas, Matplotlib... again) and talk to it over ZeroMQ. Here
+`execute` runs the cells in ipykernel's in-process kernel instead: the same IPython
+shell, display hooks and inline Matplotlib backend as the `python3` kernel, producing
+the same messages, which become outputs through the same `nbformat.v4.output_from_msg`
+as in nbclient. nb2html then renders the executed notebook (execute=False).
+tests/test_notebook_job.py checks that the page is the same as nb2html's with a kernel.
+
+`python notebook_job.py NOTEBOOK CACHE_FILE OPTIONS_JSON` runs `main` on its own.
 OPTIONS_JSON holds mkdocs.yml's extra.notebooks options (nnfs_jupyter.job_options()).
 """
 
+import importlib
 import json
+import os
 import sys
 from pathlib import Path
 
+INLINE = "module://matplotlib_inline.backend_inline"   # what ipykernel gives a notebook
 
-def main(notebook, cache_file, options):
+
+def warm_up(calls):
+    """Before jobs.py forks the notebook jobs (`calls`: their argument lists): import
+    what rendering needs and what the notebooks themselves import, draw one figure
+    (Matplotlib loads its fonts on the first) and start MathJax, once for all of them."""
+    os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")  # ipykernel's debugger: no warning
+    import io
+
+    import ipykernel.inprocess.manager  # noqa: F401
+    import jupytext  # noqa: F401
+    import matplotlib_inline.backend_inline  # noqa: F401
+    import nbformat.v4  # noqa: F401
+    from matplotlib.figure import Figure
+    from mkdocs_jupyter import convert, plugin  # noqa: F401
+
+    for name in sorted({name for notebook, *_ in calls for name in imported_modules(notebook)}):
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            pass  # the notebook's own run reports it
+    figure = Figure(figsize=(1, 1))
+    figure.text(0.5, 0.5, "0")
+    figure.savefig(io.BytesIO(), format="png")
+    import nnfs_math  # this folder is sys.path[0]
+
+    nnfs_math.start()
+
+
+def imported_modules(notebook):
+    """The modules a notebook's code imports: `import a.b` gives a.b, `from a import b`
+    gives a and a.b (b may be a module)."""
+    import ast
+
+    names = set()
+    for node in ast.walk(ast.parse(Path(notebook).read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names if alias.name != "*")
+    return names
+
+
+def execute(nb, allow_errors=False):
+    """Run the code cells of `nb` (an nbformat notebook) in order, in an IPython kernel
+    inside this process, and store their outputs and execution counts, as nbclient
+    stores a kernel's. A cell that raises stops the run with nbclient's CellExecutionError
+    (its traceback included) unless `allow_errors`."""
+    from ipykernel.inprocess.manager import InProcessKernelManager
+    from nbclient.exceptions import CellExecutionError
+    from nbformat.v4 import output_from_msg
+
+    os.environ.setdefault("MPLBACKEND", INLINE)   # as ipykernel's kernel app sets it
+    manager = InProcessKernelManager()
+    manager.start_kernel()
+    if "matplotlib.pyplot" in sys.modules:   # imported before (jobs.py's warm_up): MPLBACKEND came too late
+        manager.kernel.shell.enable_matplotlib("inline")
+    client = manager.client()
+    client.start_channels()
+    try:
+        client.kernel_info()
+        nb.metadata["language_info"] = client.get_shell_msg(timeout=60)["content"]["language_info"]
+        for cell in nb.cells:
+            if cell.cell_type != "code" or not cell.source.strip():
+                continue
+            client.iopub_channel.get_msgs()              # drop what came before this cell
+            client.execute(cell.source, store_history=True, stop_on_error=not allow_errors)
+            reply = client.get_shell_msg(timeout=60)["content"]
+            cell.outputs = []
+            # In-process, the cell has run by now, and every message since it started is
+            # its own (its stream messages carry no parent header to match).
+            for msg in client.iopub_channel.get_msgs():
+                content = msg["content"]
+                if "execution_count" in content:
+                    cell.execution_count = content["execution_count"]
+                if msg["msg_type"] == "clear_output":
+                    cell.outputs = []
+                elif msg["msg_type"] in ("stream", "display_data", "execute_result", "error"):
+                    cell.outputs.append(output_from_msg(msg))
+            if reply["status"] == "error" and not allow_errors:
+                raise CellExecutionError.from_cell_and_msg(cell, reply)
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel()
+    return nb
+
+
+def render(notebook, nb, options):
+    """mkdocs-jupyter's nb2html for `notebook`, rendering `nb`, already executed.
+
+    nb2html reads a .py notebook through `jupytext.read(path)`; for this call its
+    module sees a stand-in that returns `nb` instead."""
+    import jupytext
     from mkdocs_jupyter import convert
-    from mkdocs_jupyter.plugin import _get_nb_toc_tokens
 
-    content = convert.nb2html(
+    home = importlib.import_module(convert.nb2html.__module__)   # mkdocs_jupyter.nbconvert2
+
+    class Executed:
+        @staticmethod
+        def read(path, *args, **kwargs):
+            Executed.calls += 1
+            return nb
+
+        writes = staticmethod(jupytext.writes)
+        calls = 0
+
+    home.jupytext = Executed
+    try:
+        content = nb2html(notebook, options, execute=False)
+    finally:
+        home.jupytext = jupytext
+    if Executed.calls != 1:
+        raise RuntimeError(f"mkdocs-jupyter's nb2html read {notebook} {Executed.calls} times through jupytext.read, "
+                           f"not once: its reading changed; update notebook_job.render")
+    return content
+
+
+def nb2html(notebook, options, execute):
+    from mkdocs_jupyter import convert
+
+    return convert.nb2html(
         notebook,
-        execute=options["execute"],
+        execute=execute,
         kernel_name=options["kernel_name"],
         theme=options["theme"],
         allow_errors=options["allow_errors"],
@@ -34,6 +162,22 @@ def main(notebook, cache_file, options):
         include_requirejs=options["include_requirejs"],
         custom_mathjax_url=options["custom_mathjax_url"],
     )
+
+
+def page_html(notebook, options):
+    """The notebook's page body, as mkdocs-jupyter renders it, executed if options say so."""
+    if not options["execute"]:
+        return nb2html(notebook, options, execute=False)
+    import jupytext
+
+    nb = execute(jupytext.read(notebook), allow_errors=options["allow_errors"])
+    return render(notebook, nb, options)
+
+
+def main(notebook, cache_file, options):
+    from mkdocs_jupyter.plugin import _get_nb_toc_tokens
+
+    content = page_html(notebook, options)
     toc_tokens, title = _get_nb_toc_tokens(notebook, options["toc_depth"])
     import nnfs_math  # this folder is sys.path[0]
 

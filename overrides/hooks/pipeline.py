@@ -1,13 +1,14 @@
 """What the site build computes: train the net, draw the figures, export the model.
 
-`python pipeline.py OUT_DIR DATASET` (DATASET as for NNFS_DATASET) writes into OUT_DIR:
+`python pipeline.py TMP_DIR OUT_DIR DATASET` (DATASET as for NNFS_DATASET) writes into
+TMP_DIR, then renames it OUT_DIR (the hook runs `main` the same way, in a job):
   results.json        every number the Markdown pages quote through {{ placeholders }}
   model.json          the trained weights and their metadata, for the playground's JavaScript
   dev-digits.json     dev-set digits with their labels, for the playground
   *.png               figures
 
-The hook runs this in a fresh process, so the code that trains is always the code
-on disk (a long-lived `mkdocs serve` keeps old modules imported). It caches OUT_DIR
+The hook runs this in a fresh process (a job forked by jobs.py, which every build
+starts afresh), so the code that trains is always the code on disk (a long-lived `mkdocs serve` keeps old modules imported). It caches OUT_DIR
 under a key that hashes the nnfs source, this file and the dataset, so an edit to
 nnfs/ retrains and a prose-only edit does not.
 
@@ -35,6 +36,7 @@ import numpy as np  # noqa: E402
 from nnfs import accuracy, predict  # noqa: E402
 from nnfs.data import load_dataset, train_dev_split  # noqa: E402
 from nnfs.model_io import export_json, model_metadata  # noqa: E402
+from nnfs.threads import available_cpus  # noqa: E402
 from nnfs.plots import plot_activations, plot_digits  # noqa: E402
 from nnfs.timing import compared_runs, side_by_side  # noqa: E402
 
@@ -47,8 +49,6 @@ ORIGINAL, FAST = "original", "+ linear α decay, shifts = fast()"   # rows of co
 
 def build_conditions():
     """The machine and its load as the build starts: CPUs, 1-minute load average."""
-    from nnfs.threads import available_cpus
-
     return {"build_cpus": available_cpus(), "build_load": round(os.getloadavg()[0], 2)}
 
 
@@ -175,9 +175,28 @@ def export_browser_training(out, X_train, Y_train, X_dev, Y_dev, description):
     return {"browser_digits_bytes": len(packed), "browser_raw_bytes": len(raw)}
 
 
-if __name__ == "__main__":
-    out_dir, spec = sys.argv[1:]
+def warm_up(calls):
+    """Before jobs.py forks the build's jobs: parse the sample once for all of them
+    (nnfs.data keeps it for the process)."""
+    from nnfs.data import load_sample
+
+    if os.environ.get("NNFS_DATASET", "sample") == "sample":
+        load_sample()
+
+
+def main(tmp_dir, out_dir, spec):
+    """Build into tmp_dir, then rename it to out_dir: a crash never leaves half a build,
+    and a parallel build that got there first wins. Bad data: one line, status 1."""
     try:
-        build(out_dir, load_dataset(spec))
-    except (ValueError, FileNotFoundError) as err:  # bad data: one line for the hook to show
+        build(tmp_dir, load_dataset(spec))
+    except (ValueError, FileNotFoundError) as err:
         sys.exit(f"{spec}: {err}")
+    try:
+        Path(tmp_dir).rename(out_dir)
+    except OSError:
+        if not (Path(out_dir) / "results.json").exists():
+            raise
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])
