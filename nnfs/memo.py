@@ -19,16 +19,19 @@ A call with its own `rng` or a `callback` always trains (its effects are the poi
 
 `reuse_group(together)` does the same for nnfs.timing.side_by_side, which trains
 several runs in turns, and also stores each of its runs under the key that run has
-alone, so a page that asks `reuse(fit)` for one of them afterwards reads it. A page that
-asks while the group still trains does not wait for the whole group: it trains that run
-itself (same weights, bit for bit), on a core that would otherwise sit idle.
+alone, so a page that asks `reuse(fit)` for one of them reads it. While the group
+trains it holds the lock of each of its runs, so a page that asks meanwhile waits for
+the group instead of training the run a second time (unless it started first: then it
+trains it, and the group leaves that run's file to it). A scikit-learn model in the
+group is stored fitted and, read back, fitted in place, as side_by_side fits it.
 """
 
 import hashlib
 import inspect
 import json
 import os
-from contextlib import contextmanager
+import pickle
+from contextlib import ExitStack, contextmanager
 from functools import cache, wraps
 from pathlib import Path
 
@@ -147,17 +150,24 @@ def reuse(fit, history_type):
     return fit_once
 
 
-def _load_group(path, history_type):
+def _load_group(path, history_type, configs):
     with np.load(path) as stored:
         meta = json.loads(str(stored["group"]))
-        return {name: ({p: stored[f"{i}.{p}"] for p in meta["params"][i]}, history_type(**meta["histories"][i]))
+        runs = {name: ({p: stored[f"{i}.{p}"] for p in meta["params"][i]}, history_type(**meta["histories"][i]))
                 for i, name in enumerate(meta["names"])}
+        for i, name in enumerate(meta["names"]):
+            if f"{i}.model" in stored.files:   # a scikit-learn model: fitted in place, as side_by_side does
+                configs[name].__dict__.update(pickle.loads(stored[f"{i}.model"].tobytes()).__dict__)
+    return runs
 
 
-def _save_group(path, runs):
+def _save_group(path, runs, configs):
     meta = {"names": list(runs), "params": [list(params) for params, _ in runs.values()],
             "histories": [history.__dict__ for _, history in runs.values()]}
     arrays = {f"{i}.{p}": value for i, (params, _) in enumerate(runs.values()) for p, value in params.items()}
+    for i, name in enumerate(runs):
+        if not hasattr(configs[name], "to_dict"):   # a fitted scikit-learn model, as bytes
+            arrays[f"{i}.model"] = np.frombuffer(pickle.dumps(configs[name]), dtype=np.uint8)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with open(tmp, "wb") as f:
         np.savez(f, group=np.array(json.dumps(meta)), **arrays)
@@ -196,12 +206,14 @@ def reuse_group(together, history_type, fit_name):
         path = folder / f"{group_key.hexdigest()[:32]}.npz"
         with _locked(path.with_suffix(".lock")):
             if path.is_file():
-                return _load_group(path, history_type)
-            runs = together(configs, X, Y, X_dev, Y_dev)
-            _save_group(path, runs)
-            for name, run_path in alone.items():  # unless a page is training it alone right now
-                with _lock_if_free(run_path.with_suffix(".lock")) as mine:
-                    if mine and not run_path.is_file():
+                return _load_group(path, history_type, configs)
+            with ExitStack() as held:   # the runs no page is training: pages asking for them wait
+                mine = {name: run_path for name, run_path in alone.items()
+                        if held.enter_context(_lock_if_free(run_path.with_suffix(".lock")))}
+                runs = together(configs, X, Y, X_dev, Y_dev)
+                _save_group(path, runs, configs)
+                for name, run_path in mine.items():
+                    if not run_path.is_file():
                         _save(run_path, *runs[name])
         return runs
 

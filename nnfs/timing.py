@@ -126,7 +126,7 @@ def fit_peer(X, Y, model, X_dev=None, Y_dev=None, *, callback=None):
 # --8<-- [start:side_by_side]
 def side_by_side(configs, X, Y, X_dev=None, Y_dev=None):
     """Train every config of `configs` ({name: TrainConfig}) on the same data, in turns.
-    A value may also be an unfitted scikit-learn MLPClassifier, fitted by `fit_peer`.
+    A value may also be an unfitted scikit-learn MLPClassifier: `fit_peer` fits it, in place.
 
     Each run trains in a thread of its own, and one thread runs at a time. After every
     history row the run pauses, and the run that has done the smallest share of its

@@ -26,6 +26,7 @@ def built_site(tmp_path_factory):
     site = tmp_path_factory.mktemp("site")
     result = mkdocs_build(ROOT, site)
     assert result.returncode == 0, f"mkdocs build --strict failed:\n{result.stdout[-3000:]}\n{result.stderr[-6000:]}"
+    (site.parent / "build.log").write_text(result.stderr)   # what the build logged, for tests that read it
     return site
 
 

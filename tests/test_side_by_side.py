@@ -99,11 +99,11 @@ def test_the_group_is_trained_once_and_each_run_is_stored_for_pages_asking_alone
     assert len(list(tmp_path.glob("*.npz"))) == 1 + len(CONFIGS)
 
 
-def test_a_page_asking_while_the_group_trains_trains_that_run_itself(tmp_path):
-    """It does not wait for the whole group: it trains the run alone, the same weights, and
-    the group, finding it stored, keeps that file."""
+def test_a_page_asking_while_the_group_trains_waits_for_it_instead_of_training_again(tmp_path):
+    """The group holds the lock of each of its runs: a page asking for one meanwhile reads
+    the group's run when it is stored, and trains nothing itself."""
     script = textwrap.dedent("""
-        import sys, time
+        import importlib, sys, time
         import numpy as np
         import nnfs
         from nnfs import TrainConfig
@@ -119,7 +119,12 @@ def test_a_page_asking_while_the_group_trains_trains_that_run_itself(tmp_path):
             deadline = time.time() + 20
             while not list(Path(sys.argv[2]).glob("*.lock")) and time.time() < deadline:  # the group started
                 time.sleep(0.01)
-            print(nnfs.minibatch_sgd(X, Y, configs["fast"])[0]["W1"].sum(), time.time())
+            time.sleep(0.3)
+            train_module = importlib.import_module("nnfs.train")
+            steps, forward = [], train_module.forward
+            train_module.forward = lambda *args: steps.append(1) or forward(*args)   # counts training steps
+            W1 = nnfs.minibatch_sgd(X, Y, configs["fast"])[0]["W1"]
+            print(W1.sum(), time.time(), len(steps))
     """)
     env = {"PATH": "/usr/bin:/bin", memo.CACHE_ENV: str(tmp_path), "OPENBLAS_NUM_THREADS": "1"}
     group = subprocess.Popen([sys.executable, "-c", script, "group"], env=env, stdout=subprocess.PIPE, text=True)
@@ -128,9 +133,10 @@ def test_a_page_asking_while_the_group_trains_trains_that_run_itself(tmp_path):
     group_out, _ = group.communicate(timeout=120)
     page_out, page_err = page.communicate(timeout=120)
     assert group.returncode == 0 and page.returncode == 0, page_err[-2000:]
-    (group_sum, group_end), (page_sum, page_end) = (line.split() for line in (group_out, page_out))
+    (group_sum, group_end), (page_sum, page_end, page_steps) = (line.split() for line in (group_out, page_out))
     assert page_sum == group_sum
-    assert float(page_end) < float(group_end)        # it did not wait for the group
+    assert float(page_end) > float(group_end) - 1      # it waited for the group...
+    assert page_steps == "0"                           # ...and trained nothing
     assert len(list(tmp_path.glob("*.npz"))) == 1 + 2
 
 
@@ -185,8 +191,11 @@ def test_the_group_key_covers_the_scikit_learn_models_parameters(data, tmp_path,
     X, Y, X_dev, Y_dev = data
     model = MLPClassifier(hidden_layer_sizes=(4,), max_iter=2, random_state=0)
     first = side_by_side({PEER: model}, X, Y, X_dev, Y_dev)
-    again = side_by_side({PEER: MLPClassifier(hidden_layer_sizes=(4,), max_iter=2, random_state=0)}, X, Y, X_dev, Y_dev)
+    unfitted = MLPClassifier(hidden_layer_sizes=(4,), max_iter=2, random_state=0)
+    again = side_by_side({PEER: unfitted}, X, Y, X_dev, Y_dev)
     assert again[PEER][1].cpu_seconds == first[PEER][1].cpu_seconds   # read back: the same times
+    np.testing.assert_array_equal(unfitted.coefs_[0], model.coefs_[0])   # and fitted in place, as side_by_side fits
+    assert unfitted.n_iter_ == model.n_iter_ == 2
     assert len(list(tmp_path.glob("*.npz"))) == 1
     side_by_side({PEER: MLPClassifier(hidden_layer_sizes=(4,), max_iter=2, random_state=1)}, X, Y, X_dev, Y_dev)
     assert len(list(tmp_path.glob("*.npz"))) == 2

@@ -157,6 +157,15 @@ def test_breakage_fails_the_build(breakage, project_copy, tmp_path):
     assert message in result.stderr
 
 
+def test_every_executed_block_ran_in_a_job_or_came_from_the_cache(built_site):
+    """On a cold build (CI's clean clone) exec_job.py runs each Markdown page's blocks in a
+    job of its own, under the keys the build computes: mkdocs' own process runs none."""
+    log = (built_site.parent / "build.log").read_text()
+    found = re.search(r"nnfs: executed blocks: (\d+) from the cache, (\d+) run", log)
+    assert found, log[-3000:]
+    assert int(found.group(1)) > 50 and found.group(2) == "0"
+
+
 def test_nothing_set_aside_is_left_in_a_page(built_site):
     """nnfs_math sets SVGs, styles and images aside while the search plugin reads a page."""
     for html in built_site.rglob("*.html"):

@@ -23,7 +23,7 @@
   (nnfs.timing.build_results waits for the file; a notebook that reads the variable
   itself starts after the pipeline).
   Executed Markdown blocks (markdown-exec) are cached too, under .cache/markdown-exec/<key>/:
-  see _ExecCache. On a cold build exec_job.py fills that cache as one more job.
+  see _ExecCache. On a cold build exec_job.py fills that cache, in a job per page.
 * on_files: publish the build's figures and JSON under generated/.
 * on_page_markdown: replace {{ name }} or {{ name:format }} by results.json values.
   An unknown name fails the build.
@@ -165,7 +165,7 @@ def run_jobs(jobs, workers, base_env=None):
                     job.seconds = record["seconds"]
                     if job.done is not None:
                         job.done()
-                    log.info("nnfs: %s done in %.1f s", job.name, job.seconds)
+                    log.debug("nnfs: %s done in %.1f s", job.name, job.seconds)
                 if runner.wait() != 0:
                     raise PluginError(f"the build's job runner (jobs.py) failed:\n{_tail(Path(runner_err.name))}")
             except BaseException:  # a failed job, Ctrl-C: no job outlives the build
@@ -289,9 +289,11 @@ def on_config(config):
 
     nice = background_nice(os.getloadavg()[0], available_cpus())
     jobs += _notebook_jobs(config, jupyter, pipeline, nice)
-    if jobs and not exec_cache.folder.is_dir():  # a cold build: the Markdown pages' blocks run as a job too
-        jobs.append(Job("executed blocks of the Markdown pages (exec_job.py)",
-                        call=(HERE / "exec_job.py", "main", [config["config_file_path"]]), nice=nice))
+    if jobs and not exec_cache.folder.is_dir():  # a cold build: each Markdown page's blocks run as a job too
+        docs = Path(config["docs_dir"])
+        for page in sorted(path.relative_to(docs).as_posix() for path in docs.rglob("*.md")):
+            jobs.append(Job(f"executed blocks of {page} (exec_job.py)",
+                            call=(HERE / "exec_job.py", "main", [config["config_file_path"], page]), nice=nice))
     if jobs:
         t0 = time.perf_counter()
         try:  # all at once: the pipeline keeps its priority, the rest share what it leaves
@@ -299,8 +301,9 @@ def on_config(config):
         finally:
             if pipeline is not None:
                 shutil.rmtree(pipeline.tmp, ignore_errors=True)  # left only when it failed
-        log.info("nnfs: %d jobs on %d CPUs in %.1f s (all but the pipeline at nice %d)", len(jobs), available_cpus(),
-                 time.perf_counter() - t0, nice)
+        last = max(jobs, key=lambda job: job.seconds or 0)
+        log.info("nnfs: %d jobs on %d CPUs in %.1f s (all but the pipeline at nice %d); the last to end: %s",
+                 len(jobs), available_cpus(), time.perf_counter() - t0, nice, last.name)
     for kind in CACHE_KINDS:  # keep only what the current key uses
         for old in (CACHE / kind).iterdir() if (CACHE / kind).is_dir() else ():
             if old.name != key and not (old.name.startswith(".") and _recent(old)):

@@ -178,6 +178,7 @@ def export_browser_training(out, X_train, Y_train, X_dev, Y_dev, description):
 def warm_up(calls):
     """Before jobs.py forks the build's jobs: parse the sample once for all of them
     (nnfs.data keeps it for the process)."""
+    import sklearn.neural_network  # noqa: F401 - for compared_runs()
     from nnfs.data import load_sample
 
     if os.environ.get("NNFS_DATASET", "sample") == "sample":
