@@ -187,14 +187,16 @@ def _describe(model):
 
 
 def reuse_group(together, history_type, fit_name):
-    """`together(configs, X, Y, X_dev, Y_dev)` -> {name: (params, History)}, trained once per
-    NNFS_TRAIN_CACHE folder. `fit_name(config)` names the trainer `reuse` keys a run by."""
+    """`together(configs, X, Y, X_dev, Y_dev, **options)` -> {name: (params, History)}, trained
+    once per NNFS_TRAIN_CACHE folder. The options change how it trains (its timing), not
+    the runs, so they are not part of the key. `fit_name(config)` names the trainer `reuse`
+    keys a run by."""
 
     @wraps(together)
-    def together_once(configs, X, Y, X_dev=None, Y_dev=None):
+    def together_once(configs, X, Y, X_dev=None, Y_dev=None, **options):
         folder = os.environ.get(CACHE_ENV)
         if not folder:
-            return together(configs, X, Y, X_dev, Y_dev)
+            return together(configs, X, Y, X_dev, Y_dev, **options)
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         data = _data_digest((X, Y, X_dev, Y_dev))  # hashed once for every run of the group
@@ -210,7 +212,7 @@ def reuse_group(together, history_type, fit_name):
             with ExitStack() as held:   # the runs no page is training: pages asking for them wait
                 mine = {name: run_path for name, run_path in alone.items()
                         if held.enter_context(_lock_if_free(run_path.with_suffix(".lock")))}
-                runs = together(configs, X, Y, X_dev, Y_dev)
+                runs = together(configs, X, Y, X_dev, Y_dev, **options)
                 _save_group(path, runs, configs)
                 for name, run_path in mine.items():
                     if not run_path.is_file():

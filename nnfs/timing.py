@@ -124,16 +124,17 @@ def fit_peer(X, Y, model, X_dev=None, Y_dev=None, *, callback=None):
 
 
 # --8<-- [start:side_by_side]
-def side_by_side(configs, X, Y, X_dev=None, Y_dev=None):
+def side_by_side(configs, X, Y, X_dev=None, Y_dev=None, *, at_once=1):
     """Train every config of `configs` ({name: TrainConfig}) on the same data, in turns.
     A value may also be an unfitted scikit-learn MLPClassifier: `fit_peer` fits it, in place.
 
-    Each run trains in a thread of its own, and one thread runs at a time. After every
-    history row the run pauses, and the run that has done the smallest share of its
-    steps goes on. So every run is spread over the whole span of the training, and a
-    machine that gets busy halfway slows all of them alike: the ratio of two runs'
-    CPU times holds. Each run is exactly what `nnfs.train(X, Y, config, X_dev, Y_dev)`
-    returns alone, weights and history; only its times come from turns.
+    Each run trains in a thread of its own, and `at_once` of them run at a time (one per
+    CPU keeps every CPU busy). After every history row a run pauses, and the waiting run
+    that has done the smallest share of its steps goes on. So every run is spread over
+    the whole span of the training, and a machine that gets busy halfway slows all of
+    them alike: the ratio of two runs' CPU times holds. Each run is exactly what
+    `nnfs.train(X, Y, config, X_dev, Y_dev)` returns alone, weights and history; only
+    its times come from turns.
 
     Returns {name: (params, History)}, in the order of `configs`.
     """
@@ -142,24 +143,26 @@ def side_by_side(configs, X, Y, X_dev=None, Y_dev=None):
     names = list(configs)
     done = {name: 0.0 for name in names}     # share of its steps each run has done
     turn = threading.Condition()
-    now = {"running": None}
+    running = set()                          # the runs that hold a turn
     out, failed = {}, {}
 
-    def next_run():
-        """The unfinished run that is furthest behind, or None when all are finished."""
-        waiting = [name for name in names if done[name] < math.inf]
-        return min(waiting, key=lambda name: done[name]) if waiting else None
+    def hand_out_turns():
+        """Free turns go to the waiting runs furthest behind (on a tie, the first listed)."""
+        waiting = [name for name in names if name not in running and done[name] < math.inf]
+        for name in sorted(waiting, key=lambda name: done[name])[:max(at_once - len(running), 0)]:
+            running.add(name)
+        turn.notify_all()
 
     def pass_on(name, share):
         with turn:
             done[name] = share
-            now["running"] = next_run()
-            turn.notify_all()
-            turn.wait_for(lambda: now["running"] == name or share == math.inf)
+            running.discard(name)
+            hand_out_turns()
+            turn.wait_for(lambda: name in running or share == math.inf)
 
     def run(name):
         with turn:
-            turn.wait_for(lambda: now["running"] == name)
+            turn.wait_for(lambda: name in running)
         try:
             fit = train if isinstance(configs[name], TrainConfig) else fit_peer
             out[name] = fit(X, Y, configs[name], X_dev, Y_dev,
@@ -171,7 +174,7 @@ def side_by_side(configs, X, Y, X_dev=None, Y_dev=None):
 
     threads = [threading.Thread(target=run, args=(name,), name=f"side_by_side {name}") for name in names]
     with turn:
-        now["running"] = next_run()
+        hand_out_turns()
     for thread in threads:
         thread.start()
     for thread in threads:

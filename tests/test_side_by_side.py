@@ -140,6 +140,40 @@ def test_a_page_asking_while_the_group_trains_waits_for_it_instead_of_training_a
     assert len(list(tmp_path.glob("*.npz"))) == 1 + 2
 
 
+def test_at_once_runs_share_the_turns_and_each_is_still_the_run_alone(data, monkeypatch):
+    """at_once=2: two runs hold a turn at a time, never more, and the weights do not change."""
+    import threading
+
+    train_module = importlib.import_module("nnfs.train")
+    monkeypatch.delenv(memo.CACHE_ENV, raising=False)
+    real_train, lock, now, counts = train_module.train, threading.Lock(), set(), []
+
+    def watched_train(X, Y, config, X_dev, Y_dev, *, callback):
+        def row(history, total):
+            with lock:
+                now.discard(id(config))
+            callback(history, total)          # returns when this run holds a turn again
+            with lock:
+                now.add(id(config))
+                counts.append(len(now))
+        with lock:
+            now.add(id(config))
+            counts.append(len(now))
+        try:
+            return real_train(X, Y, config, X_dev, Y_dev, callback=row)
+        finally:                              # before side_by_side passes its last turn on
+            with lock:
+                now.discard(id(config))
+
+    monkeypatch.setattr(train_module, "train", watched_train)
+    runs = side_by_side(CONFIGS, *data, at_once=2)
+    assert max(counts) == 2
+    for name, config in CONFIGS.items():
+        params, history = real_train(*data[:2], config, *data[2:])
+        np.testing.assert_array_equal(runs[name][0]["W1"], params["W1"], err_msg=name)
+        assert runs[name][1].loss == history.loss
+
+
 def test_compared_runs_change_one_thing_at_a_time():
     runs = [(name, config) for name, config in compared_runs().items() if name != PEER]
     assert runs[0] == ("original", TrainConfig())

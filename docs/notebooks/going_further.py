@@ -83,8 +83,9 @@ print(inspect.getsource(compared_runs))
 # slowdown: a shared core also shares its caches and memory bandwidth. Two runs
 # timed one after the other can then meet different conditions, and their ratio
 # says as much about the machine as about the trainers. So `side_by_side` trains the
-# runs in turns: each in a thread of its own, one at a time, and after every history
-# row the run that is furthest behind goes on. Every run is spread over the same span
+# runs in turns: each in a thread of its own, `at_once` at a time (the build gives it
+# one per CPU), and after every history row the waiting run that is furthest behind
+# goes on. Every run is spread over the same span
 # of time, and whatever slows the machine slows them all alike. Each run is still
 # exactly the run `nnfs.train` gives alone, weight for weight; only its clock is
 # shared out. scikit-learn's `fit()` takes its turns too, at the end of each of its

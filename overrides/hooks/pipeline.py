@@ -16,8 +16,8 @@ Timings. The hook runs this with one BLAS thread, next to the notebooks. Every t
 the site quotes is `History.cpu_seconds`: the CPU time of the one thread that trains.
 The runs the pages compare (the original, the fast trainer and every row of Going
 further, nnfs.timing.compared_runs) are trained here once, side by side
-(nnfs.timing.side_by_side): in turns, so that a machine that gets busy slows them all
-alike and the speed-ups the pages publish hold. The notebooks read the same runs back
+(nnfs.timing.side_by_side, one run per CPU at a time): in turns, so that a machine
+that gets busy slows them all alike and the speed-ups the pages publish hold. The notebooks read the same runs back
 through nnfs.memo, and the original's time through results.json (NNFS_SITE_RESULTS).
 results.json also records the machine and its load, which the pages state.
 """
@@ -79,7 +79,7 @@ def build(out_dir, dataset):
     # Every run the pages compare, side by side. The original algorithm's model is the
     # one the Home page, Results page and playground show.
     configs = compared_runs()
-    runs = side_by_side(configs, X_train, Y_train, X_dev, Y_dev)
+    runs = side_by_side(configs, X_train, Y_train, X_dev, Y_dev, at_once=available_cpus())
     config, (params, history) = configs[ORIGINAL], runs[ORIGINAL]
     results["gd_seconds"] = history.cpu_seconds[-1]          # CPU seconds of one thread
     results["gd_wall_seconds"] = history.seconds[-1]
