@@ -380,6 +380,24 @@ def test_the_other_jobs_yield_the_whole_core_only_on_a_quiet_machine(hook, load,
     assert hook.background_nice(load, cpus) == nice
 
 
+def test_a_markdown_exec_session_stays_on_one_page(hook, tmp_path):
+    """Each page's blocks run in a job of their own: a session on two pages fails the build, named."""
+    from mkdocs.exceptions import PluginError
+
+    (tmp_path / "a.md").write_text('```python exec="true" session="shared"\nx = 1\n```\n')
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "b.md").write_text('Text.\n\n```python exec="1" source="above" session="b"\nprint(2)\n```\n')
+    assert hook.one_page_sessions(tmp_path) == ["a.md", "sub/b.md"]
+    (tmp_path / "sub" / "b.md").write_text("```python exec=\"true\" session='shared'\nprint(x)\n```\n")
+    with pytest.raises(PluginError, match="sub/b.md: the markdown-exec session 'shared' is also used on a.md"):
+        hook.one_page_sessions(tmp_path)
+
+
+def test_the_site_keeps_each_session_on_one_page(hook):
+    pages = hook.one_page_sessions(ROOT / "docs")
+    assert "index.md" in pages and "softmax.md" in pages
+
+
 @pytest.fixture
 def jupyter_hook():
     return load_hook("nnfs_jupyter")

@@ -54,12 +54,15 @@ print("executed")
 
 
 def warm_up(calls):
-    """Before jobs.py forks these jobs: load the configuration (and its plugins), start
-    MathJax, and convert SAMPLE_PAGE as a page."""
+    """Before jobs.py forks these jobs: load the configuration (and its plugins), parse the
+    sample, start MathJax, and convert SAMPLE_PAGE as a page."""
     import markdown
     import nnfs_math  # this folder is sys.path[0]
 
+    import notebook_job
+
     config = build_config(calls[0][0])
+    notebook_job.load_sample_once()
     nnfs_math.start()
     md = markdown.Markdown(extensions=config.markdown_extensions, extension_configs=config.mdx_configs)
     nnfs_math.typeset_page(md.convert(SAMPLE_PAGE), "exec_job.py")

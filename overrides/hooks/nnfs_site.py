@@ -204,11 +204,13 @@ def _child_setup(nice):
 
 
 def _pipeline_job(out, spec):
-    """pipeline.py's main: it builds into a temporary folder and renames it `out` when it
-    succeeds, so a crash never leaves half a build and a parallel build that got there first wins."""
+    """pipeline.py: it builds into a temporary folder and renames it `out` when it succeeds,
+    so a crash never leaves half a build and a parallel build that got there first wins.
+    A program of its own, not a call forked after a warm-up: it starts at once and imports
+    what it needs on one core while jobs.py warms up the other jobs on the other."""
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
-    job = Job("training for the site (pipeline.py)", call=(HERE / "pipeline.py", "main", [tmp, out, spec]))
+    job = Job("training for the site (pipeline.py)", [sys.executable, HERE / "pipeline.py", tmp, out, spec])
     job.tmp = tmp
     return job
 
@@ -231,6 +233,25 @@ def _notebook_jobs(config, jupyter, results, nice=BACKGROUND_NICE):
                         call=(HERE / "notebook_job.py", "main", [path, cache_file, options]),
                         after=[results.name] if needs_results and results is not None else [], nice=nice))
     return jobs
+
+
+_SESSION = re.compile(r"""^ {0,3}(?:`{3,}|~{3,}).*\bsession=["']?([^"'\s]+)""", re.M)
+
+
+def one_page_sessions(docs):
+    """The Markdown pages under `docs`, checking that no markdown-exec session spans two of
+    them: exec_job.py runs each page's blocks in a process of its own, where a block could
+    not see what another page's blocks of its session did."""
+    pages, seen = [], {}
+    for path in sorted(docs.rglob("*.md")):
+        page = path.relative_to(docs).as_posix()
+        pages.append(page)
+        for session in set(_SESSION.findall(path.read_text(encoding="utf-8"))):
+            if session in seen:
+                raise PluginError(f"{page}: the markdown-exec session {session!r} is also used on {seen[session]}; "
+                                  f"a session must stay on one page (name it after the page)")
+            seen[session] = page
+    return pages
 
 
 def background_nice(load, cpus):
@@ -291,7 +312,7 @@ def on_config(config):
     jobs += _notebook_jobs(config, jupyter, pipeline, nice)
     if jobs and not exec_cache.folder.is_dir():  # a cold build: each Markdown page's blocks run as a job too
         docs = Path(config["docs_dir"])
-        for page in sorted(path.relative_to(docs).as_posix() for path in docs.rglob("*.md")):
+        for page in one_page_sessions(docs):
             jobs.append(Job(f"executed blocks of {page} (exec_job.py)",
                             call=(HERE / "exec_job.py", "main", [config["config_file_path"], page]), nice=nice))
     if jobs:

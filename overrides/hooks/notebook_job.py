@@ -31,8 +31,8 @@ INLINE = "module://matplotlib_inline.backend_inline"   # what ipykernel gives a 
 
 def warm_up(calls):
     """Before jobs.py forks the notebook jobs (`calls`: their argument lists): import
-    what rendering needs and what the notebooks themselves import, draw one figure
-    (Matplotlib loads its fonts on the first) and start MathJax, once for all of them."""
+    what rendering needs and what the notebooks themselves import, parse the sample, draw
+    one figure (Matplotlib loads its fonts on the first) and start MathJax, once for all of them."""
     os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")  # ipykernel's debugger: no warning
     import io
 
@@ -48,12 +48,22 @@ def warm_up(calls):
             importlib.import_module(name)
         except ImportError:
             pass  # the notebook's own run reports it
+    load_sample_once()
     figure = Figure(figsize=(1, 1))
     figure.text(0.5, 0.5, "0")
     figure.savefig(io.BytesIO(), format="png")
     import nnfs_math  # this folder is sys.path[0]
 
     nnfs_math.start()
+
+
+def load_sample_once():
+    """Parse the 5,000-digit sample before the fork, if the build uses it: nnfs.data keeps it
+    for the process, so every job forked from it reads it from memory."""
+    if os.environ.get("NNFS_DATASET", "sample") == "sample":
+        from nnfs.data import load_sample
+
+        load_sample()
 
 
 def imported_modules(notebook):

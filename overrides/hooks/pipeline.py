@@ -7,8 +7,8 @@ TMP_DIR, then renames it OUT_DIR (the hook runs `main` the same way, in a job):
   dev-digits.json     dev-set digits with their labels, for the playground
   *.png               figures
 
-The hook runs this in a fresh process (a job forked by jobs.py, which every build
-starts afresh), so the code that trains is always the code on disk (a long-lived `mkdocs serve` keeps old modules imported). It caches OUT_DIR
+The hook runs this as a program of its own, so the code that trains is always the code
+on disk (a long-lived `mkdocs serve` keeps old modules imported). It caches OUT_DIR
 under a key that hashes the nnfs source, this file and the dataset, so an edit to
 nnfs/ retrains and a prose-only edit does not.
 
@@ -173,16 +173,6 @@ def export_browser_training(out, X_train, Y_train, X_dev, Y_dev, description):
                "order": rng.permutation(X_train.shape[1]).tolist()}
     (out / "train-fixture.json").write_text(json.dumps(fixture))
     return {"browser_digits_bytes": len(packed), "browser_raw_bytes": len(raw)}
-
-
-def warm_up(calls):
-    """Before jobs.py forks the build's jobs: parse the sample once for all of them
-    (nnfs.data keeps it for the process)."""
-    import sklearn.neural_network  # noqa: F401 - for compared_runs()
-    from nnfs.data import load_sample
-
-    if os.environ.get("NNFS_DATASET", "sample") == "sample":
-        load_sample()
 
 
 def main(tmp_dir, out_dir, spec):
