@@ -123,11 +123,12 @@ class Job:
     a module, [path, function name, [args]], run in a process forked from jobs.py's
     (see there why), or `argv`, a command. `done()` runs in this process when it succeeded."""
 
-    def __init__(self, name, argv=None, after=(), env=None, done=None, nice=0, call=None):
+    def __init__(self, name, argv=None, after=(), env=None, done=None, nice=0, call=None, quiet=False):
         if (argv is None) == (call is None):
             raise ValueError(f"job {name!r}: give argv or call, not both or neither")
         self.name, self.argv, self.call, self.after, self.nice = name, argv, call, set(after), nice
         self.env, self.done = env or {}, done
+        self.quiet = quiet   # its end is logged at debug level only (one of many small jobs)
         self.seconds = None
 
     def spec(self, stderr):
@@ -165,7 +166,7 @@ def run_jobs(jobs, workers, base_env=None):
                     job.seconds = record["seconds"]
                     if job.done is not None:
                         job.done()
-                    log.debug("nnfs: %s done in %.1f s", job.name, job.seconds)
+                    (log.debug if job.quiet else log.info)("nnfs: %s done in %.1f s", job.name, job.seconds)
                 if runner.wait() != 0:
                     raise PluginError(f"the build's job runner (jobs.py) failed:\n{_tail(Path(runner_err.name))}")
             except BaseException:  # a failed job, Ctrl-C: no job outlives the build
@@ -314,7 +315,8 @@ def on_config(config):
         docs = Path(config["docs_dir"])
         for page in one_page_sessions(docs):
             jobs.append(Job(f"executed blocks of {page} (exec_job.py)",
-                            call=(HERE / "exec_job.py", "main", [config["config_file_path"], page]), nice=nice))
+                            call=(HERE / "exec_job.py", "main", [config["config_file_path"], page]), nice=nice,
+                            quiet=True))
     if jobs:
         t0 = time.perf_counter()
         try:  # all at once: the pipeline keeps its priority, the rest share what it leaves
