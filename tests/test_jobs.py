@@ -118,3 +118,24 @@ def test_a_job_is_a_command_or_a_call_not_both(hook, tmp_path):
         hook.Job("both", [sys.executable], call=(tmp_path / "x.py", "main", []))
     with pytest.raises(ValueError, match="give argv or call"):
         hook.Job("neither")
+
+
+def test_without_fork_a_call_job_runs_as_a_program_of_its_own(tmp_path):
+    """Where os.fork does not exist (Windows), jobs.py starts `jobs.py --one JOB` instead."""
+    import json
+    import subprocess
+
+    from conftest import ROOT
+
+    path = module(tmp_path, "alone", """
+        import os, pathlib
+
+        def main(folder):
+            pathlib.Path(folder, "ran").write_text(os.environ["NNFS_TEST_VALUE"])
+    """)
+    job = {"name": "alone", "call": [str(path), "main", [str(tmp_path)]], "env": {"NNFS_TEST_VALUE": "42"},
+           "stderr": str(tmp_path / "alone.stderr")}
+    done = subprocess.run([sys.executable, str(ROOT / "overrides" / "hooks" / "jobs.py"), "--one", json.dumps(job)],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, (tmp_path / "alone.stderr").read_text()
+    assert (tmp_path / "ran").read_text() == "42"

@@ -114,8 +114,8 @@ def report(**line):
 
 def warm_up(job, jobs, warm):
     """Before the first job that calls a module forks: that module's `warm_up(calls)`, given
-    the argument lists of all the jobs that call it. So the first job (the pipeline) starts
-    after its own imports only, and the others' imports run beside it."""
+    the argument lists of all the jobs that call it. So a job waits only for its own
+    module's warm-up, and the next modules' warm-ups run beside it."""
     path = job.get("call", [None])[0]
     if path is None or path in warm:
         return
