@@ -154,7 +154,7 @@ def run_jobs(jobs, workers, base_env=None):
         with open(folder / "runner.stderr", "w+") as runner_err:
             runner = subprocess.Popen([sys.executable, str(HERE / "jobs.py"), str(folder / "spec.json")], cwd=ROOT,
                                       env=base_env, stdout=subprocess.PIPE, stderr=runner_err, text=True,
-                                      preexec_fn=_child_setup(0))
+                                      preexec_fn=_hook("jobs").die_with_parent)   # no orphan keeps training
             try:
                 for line in runner.stdout:
                     record = json.loads(line)
@@ -188,20 +188,6 @@ def _stop(runner):
     except subprocess.TimeoutExpired:
         runner.kill()
         runner.wait()
-
-
-def _child_setup(nice):
-    """A preexec_fn: lower the job's priority by `nice`, and on Linux have the kernel end
-    the job when the build process dies (a kill, a crash), so no orphan keeps training."""
-    def setup():
-        if nice:
-            os.nice(nice)
-        if sys.platform == "linux":
-            import ctypes
-            import signal
-
-            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    return setup
 
 
 def _pipeline_job(out, spec):

@@ -1,7 +1,7 @@
 """What the site build computes: train the net, draw the figures, export the model.
 
-`python pipeline.py TMP_DIR OUT_DIR DATASET` (DATASET as for NNFS_DATASET) writes into
-TMP_DIR, then renames it OUT_DIR (the hook runs `main` the same way, in a job):
+`python pipeline.py TMP_DIR OUT_DIR DATASET` (DATASET as for NNFS_DATASET; the hook runs
+it so, as a job) writes into TMP_DIR, then renames it OUT_DIR:
   results.json        every number the Markdown pages quote through {{ placeholders }}
   model.json          the trained weights and their metadata, for the playground's JavaScript
   dev-digits.json     dev-set digits with their labels, for the playground
@@ -17,8 +17,9 @@ the site quotes is `History.cpu_seconds`: the CPU time of the one thread that tr
 The runs the pages compare (the original, the fast trainer and every row of Going
 further, nnfs.timing.compared_runs) are trained here once, side by side
 (nnfs.timing.side_by_side, one run per CPU at a time): in turns, so that a machine
-that gets busy slows them all alike and the speed-ups the pages publish hold. The notebooks read the same runs back
-through nnfs.memo, and the original's time through results.json (NNFS_SITE_RESULTS).
+that gets busy slows them all alike and the speed-ups the pages publish hold. The
+notebooks read the same runs back through nnfs.memo, and the original's time through
+results.json (NNFS_SITE_RESULTS).
 results.json also records the machine and its load, which the pages state.
 """
 
