@@ -418,3 +418,65 @@ def test_an_unknown_notebook_option_fails_the_build(jupyter_hook):
 
     with pytest.raises(PluginError, match="extra.notebooks has no option alow_errors"):
         jupyter_hook.configure({"extra": {"notebooks": {"alow_errors": False}}})
+
+
+# ---- mkdocs renders pages while the jobs run --------------------------------------------------
+
+def test_wait_returns_when_the_named_jobs_are_done_while_others_still_run(hook, tmp_path):
+    """A page waits for its own job only: `wait(["quick"])` returns while "slow" still runs."""
+    go, slow_done = tmp_path / "go", tmp_path / "slow-done"
+    slow = job(hook, "slow", f"import pathlib, time\nt = time.time() + 60\n"
+                             f"while not pathlib.Path({str(go)!r}).exists():\n"
+                             f"    assert time.time() < t, 'never told to go'; time.sleep(0.05)\n"
+                             f"pathlib.Path({str(slow_done)!r}).touch()")
+    runner = hook.JobRunner([slow, job(hook, "quick", "pass")], workers=2)
+    try:
+        runner.wait(["quick"])
+        assert runner.finished == {"quick"} and not slow_done.exists()
+        go.touch()
+        runner.wait()
+        assert runner.finished == {"quick", "slow"} and slow_done.exists()
+    finally:
+        runner.stop()
+
+
+def test_a_job_nobody_waited_for_still_fails_the_build(hook):
+    from mkdocs.exceptions import PluginError
+
+    runner = hook.JobRunner([job(hook, "broken", "raise SystemExit('fails on purpose')"), job(hook, "ok", "pass")],
+                            workers=2)
+    with pytest.raises(PluginError, match="(?s)broken failed:.*fails on purpose"):
+        runner.wait()
+
+
+def test_a_failed_build_stops_its_jobs(hook, tmp_path, monkeypatch):
+    """on_build_error (a page failed while jobs run) kills them: none trains on for nothing."""
+    pid_file = tmp_path / "job.pid"
+    runner = hook.JobRunner([_sleeper(hook, "sleeper", pid_file)], workers=1)
+    monkeypatch.setitem(hook._state, "runner", runner)
+    pid = _wait_for(pid_file)
+    hook.on_build_error(RuntimeError("a page failed"))
+    assert _wait_until_dead(pid) and hook._state["runner"] is None
+
+
+def test_pages_that_wait_for_the_pipeline_come_after_those_that_do_not(hook):
+    """mkdocs renders pages in this order while the jobs run: a page that quotes results.json
+    or shows a generated figure would hold up every page behind it."""
+    from mkdocs.structure.files import File
+
+    def page(name, text):
+        file = File.generated(types.SimpleNamespace(site_dir="/site", use_directory_urls=True, plugins=
+                              types.SimpleNamespace(_current_plugin=None)), name, content=text)
+        return file
+
+    own, quoting, figure, notebook = (page("a.md", "plain prose"), page("b.md", "{{ dev_accuracy:.1% }}"),
+                                      page("c.md", "![digits](generated/digits.png)"), page("notebooks/n.py", "# %%"))
+    assert [hook.page_rank(f) for f in (own, quoting, figure, notebook)] == [0, 1, 1, 2]
+    assert not hook.needs_pipeline(own) and hook.needs_pipeline(quoting) and hook.needs_pipeline(figure)
+
+
+def test_the_pipeline_lists_what_it_writes(hook):
+    """nnfs_site adds pipeline.py's OUTPUTS to the site before they exist (test_site checks the
+    built site has exactly these; pipeline.build checks it wrote exactly these)."""
+    outputs = hook.pipeline_outputs()
+    assert "results.json" in outputs and len(set(outputs)) == len(outputs)

@@ -166,6 +166,25 @@ def test_every_executed_block_ran_in_a_job_or_came_from_the_cache(built_site):
     assert int(found.group(1)) > 50 and found.group(2) == "0"
 
 
+def test_pages_were_rendered_while_the_jobs_ran(built_site):
+    """On a cold build mkdocs renders each page as soon as the jobs it needs are done, beside
+    the others, instead of waiting for all of them first (nnfs_site.on_pre_page)."""
+    log = (built_site.parent / "build.log").read_text()
+    found = re.search(r"nnfs: \d+ jobs on .* mkdocs rendered (\d+) pages meanwhile", log)
+    assert found, log[-3000:]
+    assert int(found.group(1)) >= 5
+
+
+def test_the_site_publishes_exactly_what_the_pipeline_lists(built_site):
+    """nnfs_site adds pipeline.py's OUTPUTS to the site before the pipeline has written them."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("nnfs_site_outputs", ROOT / "overrides" / "hooks" / "nnfs_site.py")
+    hook = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hook)
+    assert sorted(p.name for p in (built_site / "generated").iterdir()) == sorted(hook.pipeline_outputs())
+
+
 def test_nothing_set_aside_is_left_in_a_page(built_site):
     """nnfs_math sets SVGs, styles and images aside while the search plugin reads a page."""
     for html in built_site.rglob("*.html"):

@@ -1,13 +1,15 @@
 """MkDocs hook: keep the work of the theme and the search plugin from one build to the next.
 
-* Search: index a page only when its HTML changed. Material's search plugin parses every page's HTML with Python's html.parser on every
-build, about a second for this site. A page's search entries depend only on its
-HTML, its URL, its table of contents, its title and its `search` metadata, so this
-hook wraps `SearchIndex.add_entry_from_context`: the entries of a page are stored in
-.cache/search/<hash of those>.json, and read back while none of them changes. A warm
-build after a prose edit parses one page. If a Material release renames what is
-  wrapped here, the hook leaves the plugin as it is, and every build parses every page
-  again: slower, never wrong.
+* Search: index a page only when its HTML changed. Material's search plugin parses every
+  page's HTML with Python's html.parser on every build, about a second for this site. A
+  page's search entries depend only on its HTML, its URL, its table of contents, its
+  title and its `search` metadata, so this hook wraps `SearchIndex.add_entry_from_context`:
+  the entries of a page are stored in .cache/search/<hash of those>.json, and read back
+  while none of them changes. A warm build after a prose edit parses one page. A page is
+  indexed as soon as its HTML is final (on_page_content): on a cold build, while the
+  build's jobs still run, rather than after the last of them. If a Material release
+  renames what is wrapped here, the hook leaves the plugin as it is, and every build
+  parses every page again: slower, never wrong.
 * Templates: Jinja compiles the theme's templates to Python on every build; with a
   bytecode cache in .cache/jinja it compiles a template again only when its source
   changed (Jinja checks each template's modification time).
@@ -23,6 +25,7 @@ log = logging.getLogger("mkdocs.hooks.nnfs_cache")
 ROOT_CACHE = Path(__file__).resolve().parents[2] / ".cache"
 CACHE = ROOT_CACHE / "search"
 stats = {"hits": 0, "misses": 0}
+_indexed = set()   # keys of the pages on_page_content indexed in this build
 
 
 def _toc(items):
@@ -38,10 +41,11 @@ def page_key(page):
 
 def cached(add_entry_from_context):
     def add_entry(index, page):
-        path = CACHE / f"{page_key(page)}.json"
+        key = page_key(page)
+        path = CACHE / f"{key}.json"
         try:
             index.entries.extend(json.loads(path.read_text(encoding="utf-8")))
-            stats["hits"] += 1
+            stats["hits"] += key not in _indexed   # indexed earlier in this build: counted there
             return
         except (OSError, ValueError):
             pass
@@ -69,8 +73,31 @@ def install():
     return True
 
 
+def on_page_content(html, page, config, files):
+    """Index the page for search as soon as its HTML is final (this hook comes last), into
+    the cache where the search plugin's on_page_context finds it. On a cold build mkdocs
+    renders pages while the build's jobs still run (nnfs_site.py), so the parsing happens
+    beside them instead of after the last one."""
+    from material.plugins.search.plugin import SearchIndex
+
+    search = config.plugins.get("material/search") or config.plugins.get("search")
+    index = getattr(search, "search_index", None)
+    if not isinstance(index, SearchIndex) or not hasattr(SearchIndex.add_entry_from_context, "uncached"):
+        return html
+    before, page.content = page.content, html
+    try:
+        key = page_key(page)
+        if key not in _indexed and not (CACHE / f"{key}.json").is_file():
+            SearchIndex.add_entry_from_context(SearchIndex(**index.config), page)   # parses, stores
+            _indexed.add(key)
+    finally:
+        page.content = before
+    return html
+
+
 def on_pre_build(config):
     stats.update(hits=0, misses=0)
+    _indexed.clear()
     if not install():
         log.warning("nnfs_cache: material's SearchIndex changed; search entries are not cached")
 

@@ -166,12 +166,13 @@ def on_config(config):
 IPYNB_CACHE = Path(__file__).resolve().parents[2] / ".cache" / "ipynb"
 
 
-def _jupytext_notebook(page):
-    """A notebook page (docs/notebooks/*.py, jupytext percent format) as an .ipynb, without outputs.
-    Cached by the source's bytes and jupytext's version: a warm build never imports jupytext."""
+def jupytext_notebook(path):
+    """A notebook page's source (docs/notebooks/*.py, jupytext percent format) as an .ipynb,
+    without outputs. Cached by the source's bytes and jupytext's version: a warm build never
+    imports jupytext, and on a cold one the notebook's job (notebook_job.py) fills the cache."""
     from importlib.metadata import version
 
-    source = Path(page.file.abs_src_path).read_bytes()
+    source = Path(path).read_bytes()
     key = hashlib.sha256(source + f"\0jupytext {version('jupytext')}".encode()).hexdigest()[:32]
     cached = IPYNB_CACHE / f"{key}.json"
     if cached.is_file():
@@ -189,7 +190,7 @@ def _jupytext_notebook(page):
 
 def on_page_markdown(markdown_text, page, config, files):
     if page.file.src_uri.endswith(".py"):  # a notebook page: nnfs_jupyter.py copies the .py beside it
-        _notebooks[page.file.src_uri] = (notebook_path(page), _jupytext_notebook(page))
+        _notebooks[page.file.src_uri] = (notebook_path(page), jupytext_notebook(page.file.abs_src_path))
         return markdown_text
     if not page.file.src_uri.endswith(".md"):
         return markdown_text

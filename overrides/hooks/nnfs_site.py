@@ -24,9 +24,15 @@
   itself starts after the pipeline).
   Executed Markdown blocks (markdown-exec) are cached too, under .cache/markdown-exec/<key>/:
   see _ExecCache. On a cold build exec_job.py fills that cache, in a job per page.
-* on_files: publish the build's figures and JSON under generated/.
-* on_page_markdown: replace {{ name }} or {{ name:format }} by results.json values.
-  An unknown name fails the build.
+  on_config starts the jobs and returns: mkdocs renders pages while they run.
+* on_files: publish the build's figures and JSON under generated/ (pipeline.py's OUTPUTS,
+  which may not exist yet). Order the pages so that mkdocs renders first those whose jobs
+  end first (page_rank): it then works beside the jobs instead of after them.
+* on_pre_page: a page waits for its own job (its blocks, or its notebook).
+* on_page_markdown: replace {{ name }} or {{ name:format }} by results.json values,
+  waiting for the pipeline. An unknown name fails the build.
+* on_env: every page is rendered; wait for the last jobs before mkdocs copies their files.
+  on_build_error stops the jobs.
 """
 
 import hashlib
@@ -43,7 +49,7 @@ from collections import defaultdict
 from pathlib import Path, PurePath
 
 from mkdocs.exceptions import PluginError
-from mkdocs.structure.files import File
+from mkdocs.structure.files import File, Files
 
 log = logging.getLogger("mkdocs.hooks.nnfs_site")
 HERE = Path(__file__).resolve().parent
@@ -130,6 +136,8 @@ class Job:
         self.env, self.done = env or {}, done
         self.quiet = quiet   # its end is logged at debug level only (one of many small jobs)
         self.seconds = None
+        self.page = None     # the page (src_uri) that waits for it, if one does
+        self.tmp = None      # a folder it leaves behind only when it fails: removed when the jobs end
 
     def spec(self, stderr):
         """The job as jobs.py reads it."""
@@ -139,39 +147,72 @@ class Job:
                 "stderr": str(stderr)}
 
 
+class JobRunner:
+    """`jobs` running through jobs.py, at most `workers` at once, each when the jobs it
+    comes `after` have succeeded; the earliest listed ready job starts first. jobs.py
+    forks the jobs from itself, after the warm_up() of their modules. Starting returns at
+    once: the build goes on, and `wait` blocks only until the jobs it names are done."""
+
+    def __init__(self, jobs, workers, base_env=None):
+        base_env = dict(os.environ if base_env is None else base_env)
+        self.jobs, self.by_name, self.finished = jobs, {job.name: job for job in jobs}, set()
+        self.folder = Path(tempfile.mkdtemp(prefix="nnfs-jobs-"))
+        self.stderr = {job.name: self.folder / f"{i}.stderr" for i, job in enumerate(jobs)}
+        spec = {"workers": workers, "jobs": [job.spec(self.stderr[job.name]) for job in jobs]}
+        (self.folder / "spec.json").write_text(json.dumps(spec))
+        self.runner_err = open(self.folder / "runner.stderr", "w+")
+        self.t0 = time.perf_counter()
+        self.runner = subprocess.Popen([sys.executable, str(HERE / "jobs.py"), str(self.folder / "spec.json")],
+                                       cwd=ROOT, env=base_env, stdout=subprocess.PIPE, stderr=self.runner_err,
+                                       text=True, preexec_fn=_hook("jobs").die_with_parent)  # no orphan keeps training
+
+    def wait(self, names=None):
+        """Until every job of `names` (of this runner; all when None) has succeeded.
+        Raises PluginError naming the first job that failed, with the end of its stderr;
+        any error (Ctrl-C too) stops every job first."""
+        wanted = set(self.by_name) if names is None else set(names) & set(self.by_name)
+        try:
+            while not wanted <= self.finished:
+                line = self.runner.stdout.readline()
+                if not line:
+                    break
+                record = json.loads(line)
+                job = self.by_name.get(record["name"])
+                if job is None:
+                    raise PluginError(record.get("error", line))
+                if not record["ok"]:
+                    raise PluginError(f"{job.name} failed:\n{_tail(self.stderr[job.name])}")
+                job.seconds = record["seconds"]
+                self.finished.add(job.name)
+                if job.done is not None:
+                    job.done()
+                (log.debug if job.quiet else log.info)("nnfs: %s done in %.1f s", job.name, job.seconds)
+            if not wanted <= self.finished or (names is None and self.runner.wait() != 0):
+                raise PluginError(f"the build's job runner (jobs.py) failed:\n{_tail(self.folder / 'runner.stderr')}")
+        except BaseException:  # a failed job, Ctrl-C: no job outlives the build
+            self.stop()
+            raise
+        if names is None:
+            self.close()
+
+    def stop(self):
+        """End jobs.py and, with it, its jobs: SIGTERM lets it kill them; SIGKILL if it hangs."""
+        if self.runner.poll() is None:
+            _stop(self.runner)
+        self.close()
+
+    def close(self):
+        self.runner.stdout.close()
+        self.runner_err.close()
+        shutil.rmtree(self.folder, ignore_errors=True)
+        for job in self.jobs:
+            if job.tmp is not None:
+                shutil.rmtree(job.tmp, ignore_errors=True)
+
+
 def run_jobs(jobs, workers, base_env=None):
-    """Run `jobs` through jobs.py, at most `workers` at once, each when the jobs it comes
-    `after` have succeeded; the earliest listed ready job starts first. jobs.py forks the
-    jobs from itself, after the warm_up() of their modules.
-    Raises PluginError naming the first job that failed, with the end of its stderr."""
-    base_env = dict(os.environ if base_env is None else base_env)
-    by_name = {job.name: job for job in jobs}
-    with tempfile.TemporaryDirectory(prefix="nnfs-jobs-") as folder:
-        folder = Path(folder)
-        stderr = {job.name: folder / f"{i}.stderr" for i, job in enumerate(jobs)}
-        spec = {"workers": workers, "jobs": [job.spec(stderr[job.name]) for job in jobs]}
-        (folder / "spec.json").write_text(json.dumps(spec))
-        with open(folder / "runner.stderr", "w+") as runner_err:
-            runner = subprocess.Popen([sys.executable, str(HERE / "jobs.py"), str(folder / "spec.json")], cwd=ROOT,
-                                      env=base_env, stdout=subprocess.PIPE, stderr=runner_err, text=True,
-                                      preexec_fn=_hook("jobs").die_with_parent)   # no orphan keeps training
-            try:
-                for line in runner.stdout:
-                    record = json.loads(line)
-                    job = by_name.get(record["name"])
-                    if job is None:
-                        raise PluginError(record.get("error", line))
-                    if not record["ok"]:
-                        raise PluginError(f"{job.name} failed:\n{_tail(stderr[job.name])}")
-                    job.seconds = record["seconds"]
-                    if job.done is not None:
-                        job.done()
-                    (log.debug if job.quiet else log.info)("nnfs: %s done in %.1f s", job.name, job.seconds)
-                if runner.wait() != 0:
-                    raise PluginError(f"the build's job runner (jobs.py) failed:\n{_tail(Path(runner_err.name))}")
-            except BaseException:  # a failed job, Ctrl-C: no job outlives the build
-                _stop(runner)
-                raise
+    """Run `jobs` (see JobRunner) and wait for all of them. Returns `jobs`."""
+    JobRunner(jobs, workers, base_env).wait()
     return jobs
 
 
@@ -219,6 +260,7 @@ def _notebook_jobs(config, jupyter, results, nice=BACKGROUND_NICE):
         jobs.append(Job(f"notebook {path.relative_to(docs)}",
                         call=(HERE / "notebook_job.py", "main", [path, cache_file, options]),
                         after=[results.name] if needs_results and results is not None else [], nice=nice))
+        jobs[-1].page = path.relative_to(docs).as_posix()
     return jobs
 
 
@@ -303,24 +345,42 @@ def on_config(config):
             jobs.append(Job(f"executed blocks of {page} (exec_job.py)",
                             call=(HERE / "exec_job.py", "main", [config["config_file_path"], page]), nice=nice,
                             quiet=True))
-    if jobs:
-        t0 = time.perf_counter()
-        try:  # all at once: the pipeline keeps its priority, the rest share what it leaves
-            run_jobs(jobs, len(jobs), {**os.environ, **_job_env(out / "results.json")})
-        finally:
-            if pipeline is not None:
-                shutil.rmtree(pipeline.tmp, ignore_errors=True)  # left only when it failed
-        last = max(jobs, key=lambda job: job.seconds or 0)
-        log.info("nnfs: %d jobs on %d CPUs in %.1f s (all but the pipeline at nice %d); the last to end: %s",
-                 len(jobs), available_cpus(), time.perf_counter() - t0, nice, last.name)
+            jobs[-1].page = page
+    _state.update(key=key, out=out, results=None, runner=None, pipeline=pipeline, page_jobs={}, nice=nice, beside=0)
+    if jobs:  # all at once: the pipeline keeps its priority, the rest share what it leaves
+        _state["runner"] = JobRunner(jobs, len(jobs), {**os.environ, **_job_env(out / "results.json")})
+        _state["page_jobs"] = {job.page: job.name for job in jobs if job.page is not None}
     for kind in CACHE_KINDS:  # keep only what the current key uses
         for old in (CACHE / kind).iterdir() if (CACHE / kind).is_dir() else ():
             if old.name != key and not (old.name.startswith(".") and _recent(old)):
                 shutil.rmtree(old, ignore_errors=True)
-
     exec_cache.install()
-    _state.update(key=key, out=out, results=json.loads((out / "results.json").read_text()))
     return config
+
+
+def _wait(names=None):
+    """Wait for these jobs of this build (all when None). mkdocs renders the pages while
+    the jobs run; each page waits only for what it needs (see on_files)."""
+    runner = _state.get("runner")
+    if runner is None:
+        return
+    runner.wait([name for name in names if name] if names is not None else None)
+    if names is None:
+        _state["runner"] = None
+        from nnfs.threads import available_cpus
+
+        last = max(runner.jobs, key=lambda job: job.seconds or 0)
+        log.info("nnfs: %d jobs on %d CPUs in %.1f s (all but the pipeline at nice %d); the last to end: %s; "
+                 "mkdocs rendered %d pages meanwhile", len(runner.jobs), available_cpus(),
+                 time.perf_counter() - runner.t0, _state["nice"], last.name, _state["beside"])
+
+
+def _results():
+    """results.json of this build, once the pipeline has written it."""
+    if _state["results"] is None:
+        _wait([_state["pipeline"].name] if _state["pipeline"] is not None else [])
+        _state["results"] = json.loads((_state["out"] / "results.json").read_text())
+    return _state["results"]
 
 
 # ---- executed Markdown blocks, cached ----------------------------------------------
@@ -434,21 +494,77 @@ def on_post_build(config):
         log.info("nnfs: executed blocks: %d from the cache, %d run", cache.hits, cache.misses)
 
 
+def pipeline_outputs():
+    """pipeline.py's OUTPUTS, read from its source: importing it would import NumPy and Matplotlib."""
+    import ast
+
+    for node in ast.parse((HERE / "pipeline.py").read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.Assign) and any(getattr(target, "id", None) == "OUTPUTS" for target in node.targets):
+            return ast.literal_eval(node.value)
+    raise PluginError(f"{HERE / 'pipeline.py'}: no OUTPUTS = (...) listing the files it writes")
+
+
+def needs_pipeline(file):
+    """A Markdown page that quotes results.json or links to a generated file (nnfs_notebooks.py
+    puts its figures into the page's notebook): it waits for the pipeline."""
+    text = file.content_string
+    return bool(_PLACEHOLDER.search(text)) or "generated/" in text
+
+
+def page_rank(file):
+    """When mkdocs should render a page while the jobs run: first the Markdown pages that
+    need only their own blocks, then those that wait for the pipeline, then the notebooks
+    (the last jobs to end). Every build uses this order."""
+    if not file.src_uri.endswith(".md"):
+        return 2
+    return 1 if needs_pipeline(file) else 0
+
+
 def on_files(files, config):
-    for path in sorted(_state["out"].iterdir()):
-        if path.suffix in (".png", ".json", ".gz"):  # .gz: the Train page's digits
-            files.append(File.generated(config, f"generated/{path.name}", abs_src_path=str(path)))
-    return files
+    for name in pipeline_outputs():  # the pipeline may still be writing them: mkdocs copies them after every page
+        files.append(File.generated(config, f"generated/{name}", abs_src_path=str(_state["out"] / name)))
+    notebook = _hook("nnfs_jupyter").is_notebook   # nnfs_jupyter's on_files makes these pages, after this
+
+    def is_page(file):
+        return file.is_documentation_page() or notebook(file.src_uri)
+
+    pages = iter(sorted((file for file in files if is_page(file)), key=page_rank))
+    return Files([next(pages) if is_page(file) else file for file in files])
+
+
+def on_pre_page(page, config, files):
+    """A page waits for the job that runs its blocks or its notebook, and for the pipeline if it needs it."""
+    pipeline = _state["pipeline"]
+    wanted = [_state["page_jobs"].get(page.file.src_uri)]
+    if pipeline is not None and page.file.src_uri.endswith(".md") and needs_pipeline(page.file):
+        wanted.append(pipeline.name)
+    _wait(wanted)
+    runner = _state["runner"]
+    if runner is not None and runner.finished != set(runner.by_name):
+        _state["beside"] += 1   # rendered while jobs still run
+    return page
+
+
+def on_env(env, config, files):
+    """Every page is rendered: wait for the remaining jobs before mkdocs copies their files."""
+    _wait()
+    return env
+
+
+def on_build_error(error):
+    runner = _state.get("runner")
+    if runner is not None:
+        runner.stop()
+        _state["runner"] = None
 
 
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?::\s*([^}]*?))?\s*\}\}")
 
 
 def on_page_markdown(markdown, page, config, files):
-    results = _state["results"]
-
     def fill(match):
         name, spec = match.group(1), match.group(2) or ""
+        results = _results()
         if name not in results:
             raise PluginError(f"{page.file.src_uri}: unknown placeholder {{{{ {name} }}}}; known: {', '.join(sorted(results))}")
         return format(results[name], spec)  # {{ dev_accuracy:.1% }} -> 87.7%

@@ -6,7 +6,8 @@ notebooks use. `main` does what the mkdocs-jupyter 0.26 plugin does when it rend
 page (`Plugin.on_pre_page`'s `new_render`): `convert.nb2html`, then the table of
 contents and title from `_get_nb_toc_tokens`, stored as the JSON file that
 nnfs_jupyter.py reads. The file is written atomically, so a crash leaves no half page
-behind. It also typesets the page's equations into nnfs_math's cache.
+behind. It also typesets the page's equations into nnfs_math's cache, and stores the
+notebook's download (.ipynb) in nnfs_notebooks.py's cache, so mkdocs itself never imports jupytext.
 
 One difference, for speed: with `execute: true`, nb2html would start a kernel process
 (which imports NumPy, pandas, Matplotlib... again) and talk to it over ZeroMQ. Here
@@ -192,6 +193,9 @@ def main(notebook, cache_file, options):
     import nnfs_math  # this folder is sys.path[0]
 
     nnfs_math.typeset_page(content, Path(notebook).name)   # the page's equations, into the math cache
+    import nnfs_notebooks
+
+    nnfs_notebooks.jupytext_notebook(notebook)   # its download, as .ipynb: mkdocs then needs no jupytext
     cache = Path(cache_file)
     cache.parent.mkdir(parents=True, exist_ok=True)
     tmp = cache.with_name(f".{cache.name}.tmp")

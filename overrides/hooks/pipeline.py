@@ -47,6 +47,12 @@ N_PLAYGROUND_DIGITS = 200
 
 ORIGINAL, FAST = "original", "+ linear α decay, shifts = fast()"   # rows of compared_runs()
 
+# Every file build() writes, published under generated/. nnfs_site.py reads this list from
+# the source (no import) and adds the files to the site before they exist, so that mkdocs
+# renders pages while this still trains; build() checks that it wrote exactly these.
+OUTPUTS = ("results.json", "model.json", "dev-digits.json", "predictions.png", "digits.png", "activations.png",
+           "train-digits.bin.gz", "train-digits.json", "train-fixture.json")
+
 
 def build_conditions():
     """The machine and its load as the build starts: CPUs, 1-minute load average."""
@@ -123,6 +129,9 @@ def build(out_dir, dataset):
     results.update(export_browser_training(out, X_train, Y_train, X_dev, Y_dev, dataset.description))
 
     (out / "results.json").write_text(json.dumps(results, indent=2))
+    written = sorted(path.name for path in out.iterdir())
+    if written != sorted(OUTPUTS):
+        raise RuntimeError(f"pipeline.py wrote {written}, but its OUTPUTS lists {sorted(OUTPUTS)}: update OUTPUTS")
     return results
 
 
