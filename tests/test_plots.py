@@ -223,3 +223,25 @@ def test_figures_render_to_png(tmp_path):
         out = tmp_path / f"fig{i}.png"
         fig.savefig(out, dpi=50)
         assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_grid_axes_are_hidden_and_draw_the_same_pixels_as_empty_ticks():
+    """_grid hides each digit's x and y axis (faster to lay out); the picture is the one
+    that empty ticks gave: the frame, red for mistakes, and no tick marks."""
+    import io
+
+    X = np.random.default_rng(0).random((784, 6))
+    Y, pred = np.array([0, 1, 2, 3, 4, 5]), np.array([0, 1, 7, 3, 4, 9])
+
+    def png(fig):
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=50, bbox_inches="tight")
+        return buffer.getvalue()
+
+    fig = plot_digits(X, Y, pred, ncols=3)
+    assert all(not ax.xaxis.get_visible() and not ax.yaxis.get_visible() for ax in fig.axes)
+    ticks = plot_digits(X, Y, pred, ncols=3)
+    for ax in ticks.axes:
+        ax.xaxis.set_visible(True), ax.yaxis.set_visible(True)
+        ax.set_xticks([]), ax.set_yticks([])
+    assert png(fig) == png(ticks)
