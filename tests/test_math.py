@@ -157,6 +157,28 @@ def test_a_cached_equation_is_served_from_its_file(math):
     assert math.wrap("x^2", display=False).endswith("<svg>from the cache</svg></span>")
 
 
+def test_an_equation_another_job_is_typesetting_is_waited_for_not_typeset_again(math, tmp_path):
+    """The build's jobs share many equations: one typesets, the others wait and read its file."""
+    import subprocess
+    import sys
+    import time
+
+    tex, key = "x^2 + y^2", math.cache_key("x^2 + y^2", display=False)
+    other_job = subprocess.Popen([sys.executable, "-c", f"""
+import importlib.util, pathlib
+spec = importlib.util.spec_from_file_location("m", {str(ROOT / "overrides" / "hooks" / "nnfs_math.py")!r})
+math = importlib.util.module_from_spec(spec); spec.loader.exec_module(math)
+math.CACHE = pathlib.Path({str(math.CACHE)!r})
+print(math.typeset({tex!r}, False), math.stats["rendered"])
+"""], stdout=subprocess.PIPE, text=True)
+    with math._locked(key):              # this job is typesetting it...
+        time.sleep(1.0)                  # ...while the other one asks for it
+        assert other_job.poll() is None, "the other job did not wait for the lock"
+        math._write_atomically(math.CACHE / f"{key}.html", "<svg>typeset once</svg>")
+    out, _ = other_job.communicate(timeout=60)
+    assert out.split() == ["<svg>typeset", "once</svg>", "0"]
+
+
 @pytest.mark.slow
 def test_a_warm_site_build_does_not_start_mathjax(built_site, tmp_path):
     """After the session's build, every equation of the site is cached: a rebuild renders none."""

@@ -17,7 +17,9 @@
   those are most of a page's bytes, and parsing them took most of a warm build.
 * Each equation's HTML is cached in .cache/math/<key>.html, the key hashing the TeX, the
   display mode, the quickjax and latex2mathml versions and this file's source. A rebuild
-  renders only new equations; MathJax is started only when one is missing.
+  renders only new equations; MathJax is started only when one is missing. The build's
+  jobs typeset their pages at the same time: a job that needs an equation another is
+  typesetting waits for that one's file (a lock per equation) instead of typesetting it too.
 * A TeX error (an unknown macro, a missing brace) fails the build, naming the page.
 * on_post_build logs how many equations were typeset and how many were rendered anew.
 """
@@ -28,6 +30,7 @@ import logging
 import os
 import re
 import tempfile
+from contextlib import contextmanager
 from importlib.metadata import version
 from pathlib import Path
 
@@ -135,16 +138,46 @@ def _write_atomically(path, text):
         raise
 
 
-def typeset(tex, display, where="?"):
-    """One equation's HTML, from .cache/math/ when this TeX was typeset before."""
-    stats["equations"] += 1
-    path = CACHE / f"{cache_key(tex, display)}.html"
+@contextmanager
+def _locked(key):
+    """An exclusive lock for typesetting the equation `key`, shared by the build's jobs: a job
+    that needs an equation another job is typesetting waits for it and reads its file,
+    instead of typesetting it again (the pages share many). One of 256 lock files, chosen
+    by the key; a crashed holder's lock goes with it. No lock without fcntl (Windows)."""
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    folder = CACHE / "locks"
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / key[:2], "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _read(path):
     try:
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        pass
-    inner = equation_html(tex, display, where)
-    _write_atomically(path, inner)  # parallel builds may both write it: same bytes, atomic
+        return None
+
+
+def typeset(tex, display, where="?"):
+    """One equation's HTML, from .cache/math/ when this TeX was typeset before."""
+    stats["equations"] += 1
+    key = cache_key(tex, display)
+    path = CACHE / f"{key}.html"
+    inner = _read(path)
+    if inner is None:
+        with _locked(key):
+            inner = _read(path)   # another job typeset it while this one waited
+            if inner is None:
+                inner = equation_html(tex, display, where)
+                _write_atomically(path, inner)  # parallel builds may both write it: same bytes, atomic
     return inner
 
 
