@@ -139,3 +139,26 @@ def test_without_fork_a_call_job_runs_as_a_program_of_its_own(tmp_path):
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, (tmp_path / "alone.stderr").read_text()
     assert (tmp_path / "ran").read_text() == "42"
+
+
+def test_a_job_never_collects_what_the_warm_ups_made_and_reports_its_cpu(hook, tmp_path):
+    """Before the fork the runner freezes its objects (gc.freeze): a child's garbage
+    collections skip them, instead of walking them all and copying their memory pages.
+    The report gives each job's CPU seconds."""
+    path = module(tmp_path, "frozen", """
+        import gc, pathlib, time
+        KEPT = None
+
+        def warm_up(calls):
+            global KEPT
+            KEPT = [[i] for i in range(50_000)]   # what imports leave behind, in small (lists: tracked by gc)
+
+        def main(folder):
+            t = time.process_time() + 0.2
+            while time.process_time() < t:
+                pass
+            pathlib.Path(folder, "frozen").write_text(str(gc.get_freeze_count()))
+    """)
+    (job,) = hook.run_jobs([hook.Job("frozen", call=(path, "main", [tmp_path]))], workers=1)
+    assert int((tmp_path / "frozen").read_text()) > 50_000
+    assert 0.2 <= job.cpu < 30

@@ -135,7 +135,7 @@ class Job:
         self.name, self.argv, self.call, self.after, self.nice = name, argv, call, set(after), nice
         self.env, self.done = env or {}, done
         self.quiet = quiet   # its end is logged at debug level only (one of many small jobs)
-        self.seconds = None
+        self.seconds = self.cpu = None
         self.page = None     # the page (src_uri) that waits for it, if one does
         self.tmp = None      # a folder it leaves behind only when it fails: removed when the jobs end
 
@@ -182,11 +182,12 @@ class JobRunner:
                     raise PluginError(record.get("error", line))
                 if not record["ok"]:
                     raise PluginError(f"{job.name} failed:\n{_tail(self.stderr[job.name])}")
-                job.seconds = record["seconds"]
+                job.seconds, job.cpu = record["seconds"], record.get("cpu")
                 self.finished.add(job.name)
                 if job.done is not None:
                     job.done()
-                (log.debug if job.quiet else log.info)("nnfs: %s done in %.1f s", job.name, job.seconds)
+                (log.debug if job.quiet else log.info)("nnfs: %s done in %.1f s (%.1f CPU s)", job.name, job.seconds,
+                                                       job.cpu or 0.0)
             if not wanted <= self.finished or (names is None and self.runner.wait() != 0):
                 raise PluginError(f"the build's job runner (jobs.py) failed:\n{_tail(self.folder / 'runner.stderr')}")
         except BaseException:  # a failed job, Ctrl-C: no job outlives the build
