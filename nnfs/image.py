@@ -25,7 +25,9 @@ polarity from its border, and either uses a 28 x 28 image as it is or runs
 """
 
 # --8<-- [start:imports]
+import io
 import math
+import os
 import struct
 import warnings
 from pathlib import Path
@@ -33,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 MAX_PIXELS = 1 << 22  # 4,194,304 (2048 x 2048): refused above this before decoding, to bound memory
+MAX_FILE_BYTES = 64 << 20  # an image file larger than this is refused before it is read
 FIELD = 28            # MNIST images are 28 x 28
 BOX = 20              # the ink's longer side is scaled to 20 pixels
 INK_THRESHOLD = 0.1   # a pixel brighter than this (ink = 1) counts as ink when cropping
@@ -171,10 +174,19 @@ def load_png(path):
     if not path.is_file():
         kind = "a directory" if path.is_dir() else "not a regular file (a device or a pipe?)"
         raise ValueError(f"{path}: is {kind}, not an image file")
+    with open(path, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        if size > MAX_FILE_BYTES:
+            raise ValueError(f"{path}: the file is {size:,} bytes, over the limit of {MAX_FILE_BYTES:,} for an image")
+        raw = f.read(size + 1)
+    if len(raw) > MAX_FILE_BYTES:
+        raise ValueError(f"{path}: the file grew past the limit of {MAX_FILE_BYTES:,} bytes while it was read")
+    # Pillow reads from memory, so it never gets more than the file holds: from a file, a
+    # corrupt PNG chunk length made it ask the OS for 520 MB for a 93-byte image.
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our own, lower, cap follows
-            with Image.open(path) as img:
+            with Image.open(io.BytesIO(raw)) as img:
                 W, H = img.size  # from the header: nothing is decoded yet
                 if W * H > MAX_PIXELS:
                     raise ValueError(f"{path}: image is {W}x{H} = {W * H:,} pixels, over the limit of "

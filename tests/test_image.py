@@ -228,3 +228,33 @@ def test_png_reader_refuses_directories_and_fifos(tmp_path, kind):
     path.mkdir() if kind == "directory" else os.mkfifo(path)
     with pytest.raises(ValueError, match=f"{path}: is "):
         load_png(path)
+
+
+def test_a_corrupt_chunk_length_does_not_make_the_reader_allocate_what_it_claims(tmp_path):
+    """Found by tests/test_fuzz.py: a 93-byte 3x3 PNG whose IDAT is followed by a bogus length
+    made Pillow, reading from the file, ask for 520 MB at once (Python's read(n) allocates n
+    first). load_png gives Pillow the file's bytes, so it can never get more than the file holds."""
+    import tracemalloc
+
+    path = tmp_path / "bogus.png"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x03\x00\x00\x00\x03\x08\x00\x00\x00\x00sC\xeac"
+                     b"\x1f\x00\x00\x0fIDATx\x9cc\xfc\xcf\xc0\xc0\xc4\x00\xc1\x00\x0b%\x01\x05\x9c6\xe3b\x00\x00"
+                     b"\x00\x00IEND\xaeB`\x82")
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match=f"{path}: no ink"):
+            load_png(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 16 << 20, f"{peak:,} bytes allocated to read a 93-byte image"
+
+
+def test_an_image_file_over_the_byte_cap_is_refused_before_it_is_read(tmp_path, monkeypatch):
+    from nnfs import image
+
+    monkeypatch.setattr(image, "MAX_FILE_BYTES", 1000)
+    path = tmp_path / "big.png"
+    path.write_bytes(b"\x89PNG" + bytes(2000))
+    with pytest.raises(ValueError, match=f"{path}: the file is 2,004 bytes, over the limit of 1,000"):
+        load_png(path)
