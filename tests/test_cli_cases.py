@@ -499,13 +499,23 @@ sys.exit(nnfs.cli.main({argv!r}))
 """
 
 
+def default_sigint():
+    """In a child, before it execs: Ctrl-C does what it does in a terminal. A test run started
+    in the background of a shell inherits SIGINT ignored, and Python then never raises
+    KeyboardInterrupt: the tests that send a real SIGINT would test nothing."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_a_sigint_that_an_import_turns_into_an_import_error_is_one_line(tmp_path):
     """CI saw it: Ctrl-C while NumPy loads its C extensions came out as an ImportError, and the
     command line called it an internal error (status 70)."""
     data = write_csv(tmp_path / "train.csv", rows())
     argv = ["train", "--data", str(data), *QUICK, "--out", str(tmp_path / "m.npz")]
     code = SIGINT_TURNED_IMPORT_ERROR.format(argv=argv)
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                            preexec_fn=default_sigint)
     assert (result.returncode, result.stderr) == (130, "nnfs: interrupted\n")
 
 
@@ -540,7 +550,7 @@ def test_real_sigint_at_start_up(tmp_path, delay):
     data = write_csv(tmp_path / "train.csv", rows())
     process = subprocess.Popen([sys.executable, "-m", "nnfs", "train", "--data", str(data), *QUICK,
                                 "--out", str(tmp_path / "m.npz")],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=default_sigint)
     time.sleep(delay)
     process.send_signal(signal.SIGINT)
     _out, err = process.communicate(timeout=120)
