@@ -156,6 +156,36 @@ def verdict(ok):
     return "PASS" if ok else "MISS"
 
 
+SPEED_PROBE = """
+import time
+import numpy as np
+from nnfs.data import load_sample, train_dev_split
+from nnfs.network import backward, forward, init_params, update_params
+X, Y = load_sample()
+X_train, Y_train, _, _ = train_dev_split(X, Y, dev_size=1000, rng=np.random.default_rng(0))
+X_train = np.ascontiguousarray(X_train, dtype=np.float32)                  # (784, 4000), as the pipeline trains
+params = init_params(784, 10, 10, rng=np.random.default_rng(0), init="uniform", dtype=np.float32)
+blocks = []
+for _ in range(5):
+    t = time.thread_time()
+    for _ in range(20):
+        params = update_params(params, backward(params, forward(params, X_train), X_train, Y_train), 0.1)
+    blocks.append((time.thread_time() - t) / 20 * 1e3)
+print(sorted(blocks)[2])
+"""
+
+
+def gd_step_ms():
+    """This machine's speed now: the CPU ms of one full-batch step of the original trainer on
+    the sample (784 x 4,000 float32, one BLAS thread), median of 5 blocks of 20 steps, in a
+    process of its own. The VM these numbers come from drifts by up to 40% in an afternoon;
+    the README gives it before and after the run, so that runs can be compared fairly."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
+           "MKL_NUM_THREADS": "1"}
+    result = subprocess.run([sys.executable, "-c", SPEED_PROBE], env=env, capture_output=True, text=True, check=True)
+    return float(result.stdout)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cold-repeats", type=int, default=3)
@@ -165,6 +195,7 @@ def main():
     parser.add_argument("--update-readme", action="store_true", help="write the tables into README.md")
     args = parser.parse_args()
     load_before = os.getloadavg()[0]
+    step_before = gd_step_ms()
     with tempfile.TemporaryDirectory() as tmp:
         cold = []
         for i in range(args.cold_repeats):
@@ -203,7 +234,9 @@ def main():
     if args.update_readme:
         readme.update_section("site_build", (
             f"Produced by `{COMMAND}` on {os.cpu_count()} CPUs (load average {load_before:.2f} before the "
-            f"run, {os.getloadavg()[0]:.2f} after), each a whole `mkdocs build --strict` process on a copy "
+            f"run, {os.getloadavg()[0]:.2f} after; the machine's speed, one full-batch step of the original "
+            f"trainer on the sample, {step_before:.1f} ms before and {gd_step_ms():.1f} ms after: this VM's "
+            f"speed drifts, so compare runs by it), each a whole `mkdocs build --strict` process on a copy "
             f"of the project:\n\n" + text))
 
 
