@@ -189,7 +189,7 @@ def _read_member(archive, name, path):
 
 
 def _short(value, limit=60):
-    text = str(value)
+    text = " ".join(str(value).split())   # one line, whatever the error quoted
     return text if len(text) <= limit else text[:limit] + "..."
 # --8<-- [end:read_member]
 
@@ -229,7 +229,9 @@ def load_model(path):
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, RuntimeError, NotImplementedError,
             ValueError, zlib.error) as err:  # ValueError: ours already names the file
         message = str(err)
-        raise ValueError(message if message.startswith(str(path)) else f"{path}: corrupt .npz file: {err}") from None
+        if not message.startswith(str(path)):   # zipfile may quote the raw header bytes: one short line
+            message = f"{path}: corrupt .npz file: {_short(message)}"
+        raise ValueError(message) from None
 
     if version is not None:
         if version.ndim != 0 or not np.issubdtype(version.dtype, np.integer):
