@@ -174,11 +174,17 @@ def load_png(path):
     if not path.is_file():
         kind = "a directory" if path.is_dir() else "not a regular file (a device or a pipe?)"
         raise ValueError(f"{path}: is {kind}, not an image file")
-    with open(path, "rb") as f:
-        size = os.fstat(f.fileno()).st_size
-        if size > MAX_FILE_BYTES:
-            raise ValueError(f"{path}: the file is {size:,} bytes, over the limit of {MAX_FILE_BYTES:,} for an image")
-        raw = f.read(size + 1)
+    try:
+        with open(path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            if size > MAX_FILE_BYTES:
+                raise ValueError(f"{path}: the file is {size:,} bytes, over the limit of {MAX_FILE_BYTES:,} "
+                                 f"for an image")
+            raw = f.read(size + 1)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{path}: no such image file") from None
+    except OSError as err:   # permission denied, an I/O error
+        raise ValueError(f"{path}: cannot read image: {type(err).__name__}: {err.strerror or err}") from None
     if len(raw) > MAX_FILE_BYTES:
         raise ValueError(f"{path}: the file grew past the limit of {MAX_FILE_BYTES:,} bytes while it was read")
     # Pillow reads from memory, so it never gets more than the file holds: from a file, a

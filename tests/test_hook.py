@@ -449,6 +449,7 @@ def test_a_job_nobody_waited_for_still_fails_the_build(hook):
         runner.wait()
 
 
+@pytest.mark.skipif(sys.platform != "linux", reason="_alive reads /proc")
 def test_a_failed_build_stops_its_jobs(hook, tmp_path, monkeypatch):
     """on_build_error (a page failed while jobs run) kills them: none trains on for nothing."""
     pid_file = tmp_path / "job.pid"
@@ -480,3 +481,28 @@ def test_the_pipeline_lists_what_it_writes(hook):
     built site has exactly these; pipeline.build checks it wrote exactly these)."""
     outputs = hook.pipeline_outputs()
     assert "results.json" in outputs and len(set(outputs)) == len(outputs)
+
+
+def test_a_build_that_ends_without_waiting_leaves_no_job_and_no_folder(tmp_path):
+    """A Ctrl-C while mkdocs renders pages ends the process without on_build_error: the runner,
+    registered with atexit, still stops its jobs and removes its folder."""
+    import subprocess
+    from pathlib import Path
+
+    pid_file = tmp_path / "job.pid"
+    code = f"""
+import importlib.util, sys, time, pathlib
+spec = importlib.util.spec_from_file_location("h", {str(ROOT / "overrides" / "hooks" / "nnfs_site.py")!r})
+hook = importlib.util.module_from_spec(spec); spec.loader.exec_module(hook)
+job = "import os, pathlib, time; pathlib.Path({str(pid_file)!r}).write_text(str(os.getpid())); time.sleep(120)"
+runner = hook.JobRunner([hook.Job("sleeper", [sys.executable, "-c", job])], workers=1)
+print(runner.folder, flush=True)
+while not pathlib.Path({str(pid_file)!r}).exists():
+    time.sleep(0.05)
+raise KeyboardInterrupt
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert "KeyboardInterrupt" in result.stderr
+    folder = Path(result.stdout.strip())
+    assert folder.name.startswith("nnfs-jobs-") and not folder.exists()
+    assert _wait_until_dead(int(pid_file.read_text()))

@@ -258,3 +258,18 @@ def test_an_image_file_over_the_byte_cap_is_refused_before_it_is_read(tmp_path, 
     path.write_bytes(b"\x89PNG" + bytes(2000))
     with pytest.raises(ValueError, match=f"{path}: the file is 2,004 bytes, over the limit of 1,000"):
         load_png(path)
+
+
+def test_an_unreadable_image_file_is_a_value_error_naming_it(tmp_path, monkeypatch):
+    """Permission denied or an I/O error: one ValueError naming the file, as for a corrupt image."""
+    from nnfs import image
+
+    path = tmp_path / "locked.png"
+    path.write_bytes(b"\x89PNG")
+
+    def denied(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(image, "open", denied, raising=False)   # shadows the builtin in nnfs.image only
+    with pytest.raises(ValueError, match=f"{path}: cannot read image: PermissionError: Permission denied"):
+        load_png(path)

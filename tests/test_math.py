@@ -169,10 +169,16 @@ import importlib.util, pathlib
 spec = importlib.util.spec_from_file_location("m", {str(ROOT / "overrides" / "hooks" / "nnfs_math.py")!r})
 math = importlib.util.module_from_spec(spec); spec.loader.exec_module(math)
 math.CACHE = pathlib.Path({str(math.CACHE)!r})
+math.CACHE.mkdir(parents=True, exist_ok=True)
+(math.CACHE / "ready").write_text("")
 print(math.typeset({tex!r}, False), math.stats["rendered"])
 """], stdout=subprocess.PIPE, text=True)
     with math._locked(key):              # this job is typesetting it...
-        time.sleep(1.0)                  # ...while the other one asks for it
+        deadline = time.monotonic() + 60
+        while not (math.CACHE / "ready").exists():   # ...while the other one, started, asks for it
+            assert time.monotonic() < deadline and other_job.poll() is None, "the other job never started"
+            time.sleep(0.05)
+        time.sleep(0.5)
         assert other_job.poll() is None, "the other job did not wait for the lock"
         math._write_atomically(math.CACHE / f"{key}.html", "<svg>typeset once</svg>")
     out, _ = other_job.communicate(timeout=60)

@@ -25,7 +25,7 @@ discarded and stderr in its file. When a job ends this prints one JSON line,
 processes it waited for). After the first failure it stops the others and exits 1.
 Before each fork, gc.freeze() puts every object this process holds out of the garbage
 collector's reach: a child's collections then never walk the (hundreds of thousands of)
-objects the warm-ups made, which cost CPU and copied the memory pages they sit on.
+objects the warm-ups made, which cost CPU time and wrote to (so copied) many of their pages.
 Jobs die with this process (on Linux, through the parent-death signal), and this
 process dies with the build that started it.
 """

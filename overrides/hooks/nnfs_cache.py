@@ -82,7 +82,8 @@ def on_page_content(html, page, config, files):
 
     search = config.plugins.get("material/search") or config.plugins.get("search")
     index = getattr(search, "search_index", None)
-    if not isinstance(index, SearchIndex) or not hasattr(SearchIndex.add_entry_from_context, "uncached"):
+    enabled = getattr(getattr(search, "config", None), "enabled", True)
+    if not enabled or not isinstance(index, SearchIndex) or not hasattr(SearchIndex.add_entry_from_context, "uncached"):
         return html
     before, page.content = page.content, html
     try:

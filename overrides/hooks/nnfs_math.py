@@ -19,7 +19,8 @@
   display mode, the quickjax and latex2mathml versions and this file's source. A rebuild
   renders only new equations; MathJax is started only when one is missing. The build's
   jobs typeset their pages at the same time: a job that needs an equation another is
-  typesetting waits for that one's file (a lock per equation) instead of typesetting it too.
+  typesetting waits for that one's file (a lock chosen by the equation's key, one of 256)
+  instead of typesetting it too.
 * A TeX error (an unknown macro, a missing brace) fails the build, naming the page.
 * on_post_build logs how many equations were typeset and how many were rendered anew.
 """

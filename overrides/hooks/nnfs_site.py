@@ -35,6 +35,7 @@
   on_build_error stops the jobs.
 """
 
+import atexit
 import hashlib
 import json
 import logging
@@ -162,9 +163,15 @@ class JobRunner:
         (self.folder / "spec.json").write_text(json.dumps(spec))
         self.runner_err = open(self.folder / "runner.stderr", "w+")
         self.t0 = time.perf_counter()
-        self.runner = subprocess.Popen([sys.executable, str(HERE / "jobs.py"), str(self.folder / "spec.json")],
-                                       cwd=ROOT, env=base_env, stdout=subprocess.PIPE, stderr=self.runner_err,
-                                       text=True, preexec_fn=_hook("jobs").die_with_parent)  # no orphan keeps training
+        try:
+            self.runner = subprocess.Popen([sys.executable, str(HERE / "jobs.py"), str(self.folder / "spec.json")],
+                                           cwd=ROOT, env=base_env, stdout=subprocess.PIPE, stderr=self.runner_err,
+                                           text=True, preexec_fn=_hook("jobs").die_with_parent)  # no orphan trains on
+        except BaseException:
+            self.runner = None
+            self.close()
+            raise
+        atexit.register(self.stop)   # a Ctrl-C while mkdocs renders pages, which on_build_error never sees
 
     def wait(self, names=None):
         """Until every job of `names` (of this runner; all when None) has succeeded.
@@ -198,12 +205,18 @@ class JobRunner:
 
     def stop(self):
         """End jobs.py and, with it, its jobs: SIGTERM lets it kill them; SIGKILL if it hangs."""
-        if self.runner.poll() is None:
+        if self.runner is not None and self.runner.poll() is None:
             _stop(self.runner)
         self.close()
 
+    def running(self):
+        """Whether some job may still run: jobs.py ends after the last one."""
+        return self.runner is not None and self.runner.poll() is None
+
     def close(self):
-        self.runner.stdout.close()
+        atexit.unregister(self.stop)
+        if self.runner is not None:
+            self.runner.stdout.close()
         self.runner_err.close()
         shutil.rmtree(self.folder, ignore_errors=True)
         for job in self.jobs:
@@ -515,7 +528,9 @@ def needs_pipeline(file):
 def page_rank(file):
     """When mkdocs should render a page while the jobs run: first the Markdown pages that
     need only their own blocks, then those that wait for the pipeline, then the notebooks
-    (the last jobs to end). Every build uses this order."""
+    (the last jobs to end). Every build, warm or cold, uses this order; it is also the order
+    of the pages in search/search_index.json (the nav keeps mkdocs.yml's). A snippet that
+    brings in a generated/ image is not seen here: link generated files from the page itself."""
     if not file.src_uri.endswith(".md"):
         return 2
     return 1 if needs_pipeline(file) else 0
@@ -541,7 +556,7 @@ def on_pre_page(page, config, files):
         wanted.append(pipeline.name)
     _wait(wanted)
     runner = _state["runner"]
-    if runner is not None and runner.finished != set(runner.by_name):
+    if runner is not None and runner.running():
         _state["beside"] += 1   # rendered while jobs still run
     return page
 
@@ -557,6 +572,11 @@ def on_build_error(error):
     if runner is not None:
         runner.stop()
         _state["runner"] = None
+
+
+def on_shutdown():
+    """mkdocs ends (a build, or `mkdocs serve` stopped): no job outlives it."""
+    on_build_error(None)
 
 
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?::\s*([^}]*?))?\s*\}\}")
