@@ -130,14 +130,14 @@ class Job:
     a module, [path, function name, [args]], run in a process forked from jobs.py's
     (see there why), or `argv`, a command. `done()` runs in this process when it succeeded."""
 
-    def __init__(self, name, argv=None, after=(), env=None, done=None, nice=0, call=None, quiet=False):
+    def __init__(self, name, argv=None, after=(), env=None, done=None, nice=0, call=None, quiet=False, page=None):
         if (argv is None) == (call is None):
             raise ValueError(f"job {name!r}: give argv or call, not both or neither")
         self.name, self.argv, self.call, self.after, self.nice = name, argv, call, set(after), nice
         self.env, self.done = env or {}, done
         self.quiet = quiet   # its end is logged at debug level only (one of many small jobs)
         self.seconds = self.cpu = None
-        self.page = None     # the page (src_uri) that waits for it, if one does
+        self.page = page     # the page (src_uri) that waits for it, if one does
         self.tmp = None      # a folder it leaves behind only when it fails: removed when the jobs end
 
     def spec(self, stderr):
@@ -273,8 +273,8 @@ def _notebook_jobs(config, jupyter, results, nice=BACKGROUND_NICE):
         needs_results = RESULTS_ENV in text and "build_results" not in text  # build_results() waits itself
         jobs.append(Job(f"notebook {path.relative_to(docs)}",
                         call=(HERE / "notebook_job.py", "main", [path, cache_file, options]),
-                        after=[results.name] if needs_results and results is not None else [], nice=nice))
-        jobs[-1].page = path.relative_to(docs).as_posix()
+                        after=[results.name] if needs_results and results is not None else [], nice=nice,
+                        page=path.relative_to(docs).as_posix()))
     return jobs
 
 
@@ -358,12 +358,11 @@ def on_config(config):
         for page in one_page_sessions(docs):
             jobs.append(Job(f"executed blocks of {page} (exec_job.py)",
                             call=(HERE / "exec_job.py", "main", [config["config_file_path"], page]), nice=nice,
-                            quiet=True))
-            jobs[-1].page = page
-    _state.update(key=key, out=out, results=None, runner=None, pipeline=pipeline, page_jobs={}, nice=nice, beside=0)
+                            quiet=True, page=page))
+    _state.update(key=key, out=out, results=None, runner=None, pipeline=pipeline, waits={}, nice=nice, beside=0)
     if jobs:  # all at once: the pipeline keeps its priority, the rest share what it leaves
         _state["runner"] = JobRunner(jobs, len(jobs), {**os.environ, **_job_env(out / "results.json")})
-        _state["page_jobs"] = {job.page: job.name for job in jobs if job.page is not None}
+        _state["waits"] = {job.page: [job.name] for job in jobs if job.page is not None}   # on_files adds the pipeline
     for kind in CACHE_KINDS:  # keep only what the current key uses
         for old in (CACHE / kind).iterdir() if (CACHE / kind).is_dir() else ():
             if old.name != key and not (old.name.startswith(".") and _recent(old)):
@@ -378,7 +377,7 @@ def _wait(names=None):
     runner = _state.get("runner")
     if runner is None:
         return
-    runner.wait([name for name in names if name] if names is not None else None)
+    runner.wait(names)
     if names is None:
         _state["runner"] = None
         from nnfs.threads import available_cpus
@@ -544,17 +543,17 @@ def on_files(files, config):
     def is_page(file):
         return file.is_documentation_page() or notebook(file.src_uri)
 
-    pages = iter(sorted((file for file in files if is_page(file)), key=page_rank))
+    rank = {file.src_uri: page_rank(file) for file in files if is_page(file)}
+    if _state["pipeline"] is not None:   # the pages that need the pipeline wait for it too
+        for src_uri in (src_uri for src_uri, value in rank.items() if value == 1):
+            _state["waits"].setdefault(src_uri, []).append(_state["pipeline"].name)
+    pages = iter(sorted((file for file in files if is_page(file)), key=lambda file: rank[file.src_uri]))
     return Files([next(pages) if is_page(file) else file for file in files])
 
 
 def on_pre_page(page, config, files):
     """A page waits for the job that runs its blocks or its notebook, and for the pipeline if it needs it."""
-    pipeline = _state["pipeline"]
-    wanted = [_state["page_jobs"].get(page.file.src_uri)]
-    if pipeline is not None and page.file.src_uri.endswith(".md") and needs_pipeline(page.file):
-        wanted.append(pipeline.name)
-    _wait(wanted)
+    _wait(_state["waits"].get(page.file.src_uri, []))
     runner = _state["runner"]
     if runner is not None and runner.running():
         _state["beside"] += 1   # rendered while jobs still run
@@ -567,16 +566,20 @@ def on_env(env, config, files):
     return env
 
 
-def on_build_error(error):
+def _stop_jobs():
     runner = _state.get("runner")
     if runner is not None:
         runner.stop()
         _state["runner"] = None
 
 
+def on_build_error(error):
+    _stop_jobs()
+
+
 def on_shutdown():
     """mkdocs ends (a build, or `mkdocs serve` stopped): no job outlives it."""
-    on_build_error(None)
+    _stop_jobs()
 
 
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?::\s*([^}]*?))?\s*\}\}")
