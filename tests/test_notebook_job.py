@@ -83,6 +83,10 @@ def page(notebook, opts, how):
                 import matplotlib
                 matplotlib.use("Agg")
                 import matplotlib.pyplot
+            if sys.argv[2] == "after warm_up":   # as in the build: a job forked after it
+                import threading
+                notebook_job.warm_up([[{str(notebook)!r}, "page.json", opts]])
+                assert threading.active_count() == 1, threading.enumerate()
             html = notebook_job.page_html({str(notebook)!r}, opts)
         sys.stdout.write(html)
     """)
@@ -103,7 +107,7 @@ def test_the_page_is_the_one_a_kernel_process_gives(tmp_path):
     notebook.write_text(NOTEBOOK)
     opts = options()
     with_kernel, _ = page(notebook, opts, "kernel")
-    for how in ("in-process", "after Agg"):
+    for how in ("in-process", "after Agg", "after warm_up"):
         in_process, _ = page(notebook, opts, how)
         for text in ("on stdout", "on stderr", "UserWarning: a warning", "<pre>42</pre>", "data:image/png;base64,",
                      "<strong>bold</strong>", "<table", "0.25"):

@@ -30,18 +30,40 @@ from pathlib import Path
 INLINE = "module://matplotlib_inline.backend_inline"   # what ipykernel gives a notebook
 
 
+# What every notebook job pays for on first use (the kernel's shell, nbconvert's templates,
+# pandas' table templates, Matplotlib's fonts, layout and its mathtext parser, which a
+# log axis' tick labels need): run and rendered once before the fork.
+SAMPLE_NOTEBOOK = """\
+# %% [markdown]
+# # A notebook
+#
+# Inline $a_{k'}$, and a table and a figure below.
+
+# %%
+# %matplotlib inline
+import pandas as pd
+from matplotlib.figure import Figure
+
+print("printed")
+pd.DataFrame({"share": [0.5, 0.25]}).style.format("{:.1%}")
+
+# %%
+figure = Figure(figsize=(2, 2), layout="constrained")
+figure.subplots().plot([1, 10])
+figure.axes[0].set(title="a figure", xlabel="x", yscale="log")
+figure
+"""
+
+
 def warm_up(calls):
     """Before jobs.py forks the notebook jobs (`calls`: their argument lists): import
-    what rendering needs and what the notebooks themselves import, parse the sample, draw
-    one figure (Matplotlib loads its fonts on the first) and start MathJax, once for all of them."""
+    what rendering needs and what the notebooks themselves import, parse the sample, start
+    MathJax, and execute and render SAMPLE_NOTEBOOK, once for all of them."""
     os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")  # ipykernel's debugger: no warning
-    import io
-
     import ipykernel.inprocess.manager  # noqa: F401
-    import jupytext  # noqa: F401
+    import jupytext
     import matplotlib_inline.backend_inline  # noqa: F401
     import nbformat.v4  # noqa: F401
-    from matplotlib.figure import Figure
     from mkdocs_jupyter import convert, plugin  # noqa: F401
 
     for name in sorted({name for notebook, *_ in calls for name in imported_modules(notebook)}):
@@ -50,12 +72,31 @@ def warm_up(calls):
         except ImportError:
             pass  # the notebook's own run reports it
     load_sample_once()
-    figure = Figure(figsize=(1, 1))
-    figure.text(0.5, 0.5, "0")
-    figure.savefig(io.BytesIO(), format="png")
     import nnfs_math  # this folder is sys.path[0]
 
     nnfs_math.start()
+    nb = execute(jupytext.reads(SAMPLE_NOTEBOOK, fmt="py:percent"))
+    render("sample.py", nb, calls[0][2])
+    forget_shell()
+
+
+def forget_shell():
+    """End the in-process kernel's IPython shell, which outlives its kernel: the next kernel
+    (a job's, after the fork) then starts a new one, with its own namespace and with
+    execution counts from 1, as a kernel process would. Its history thread stops too
+    (a fork copies only the calling thread). matplotlib_inline registers its figure
+    formatter once per process (configure_inline_support.current_backend): forgotten too,
+    so the next shell gets its own."""
+    from ipykernel.inprocess.ipkernel import InProcessInteractiveShell
+    from matplotlib_inline.backend_inline import configure_inline_support
+
+    if InProcessInteractiveShell.initialized():
+        shell = InProcessInteractiveShell.instance()
+        shell.history_manager.end_session()
+        if shell.history_manager.save_thread is not None:
+            shell.history_manager.save_thread.stop()
+        InProcessInteractiveShell.clear_instance()
+    configure_inline_support.__dict__.pop("current_backend", None)
 
 
 def load_sample_once():
