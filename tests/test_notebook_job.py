@@ -79,7 +79,7 @@ def page(notebook, opts, how):
         if sys.argv[2] == "kernel":   # mkdocs-jupyter as it is: a kernel process
             html = notebook_job.nb2html({str(notebook)!r}, opts, execute=True)
         else:
-            if sys.argv[2] == "after Agg":   # as in the build: pipeline.py's warm_up chose Agg
+            if sys.argv[2] in ("after Agg", "after warm_up"):   # as in the build: pipeline.py chose Agg
                 import matplotlib
                 matplotlib.use("Agg")
                 import matplotlib.pyplot

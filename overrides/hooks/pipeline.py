@@ -1,14 +1,16 @@
 """What the site build computes: train the net, draw the figures, export the model.
 
-`python pipeline.py TMP_DIR OUT_DIR DATASET` (DATASET as for NNFS_DATASET; the hook runs
-it so, as a job) writes into TMP_DIR, then renames it OUT_DIR:
+`python pipeline.py TMP_DIR OUT_DIR DATASET` (DATASET as for NNFS_DATASET), or `main` with
+those arguments (the hook's job: jobs.py forks it after `warm_up`), writes into TMP_DIR,
+then renames it OUT_DIR:
   results.json        every number the Markdown pages quote through {{ placeholders }}
   model.json          the trained weights and their metadata, for the playground's JavaScript
   dev-digits.json     dev-set digits with their labels, for the playground
   *.png               figures
 
-The hook runs this as a program of its own, so the code that trains is always the code
-on disk (a long-lived `mkdocs serve` keeps old modules imported). It caches OUT_DIR
+The hook runs this in a process of its own, forked from a jobs.py started for the build,
+so the code that trains is always the code on disk (a long-lived `mkdocs serve` keeps old
+modules imported). It caches OUT_DIR
 under a key that hashes the nnfs source, this file and the dataset, so an edit to
 nnfs/ retrains and a prose-only edit does not.
 
@@ -184,6 +186,19 @@ def export_browser_training(out, X_train, Y_train, X_dev, Y_dev, description):
                "order": rng.permutation(X_train.shape[1]).tolist()}
     (out / "train-fixture.json").write_text(json.dumps(fixture))
     return {"browser_digits_bytes": len(packed), "browser_raw_bytes": len(raw)}
+
+
+def warm_up(calls):
+    """Before jobs.py forks the pipeline (`calls`: its argument list): import scikit-learn
+    (the peer row) and parse the sample, if the build uses it (nnfs.data keeps it for the
+    process, and so for every job forked after). Another dataset is read by `main` itself:
+    parsing a big file here would hold up the warm-ups of the other jobs."""
+    import sklearn.neural_network  # noqa: F401
+
+    if any(spec == "sample" for *_, spec in calls):
+        from nnfs.data import load_sample
+
+        load_sample()
 
 
 def main(tmp_dir, out_dir, spec):
