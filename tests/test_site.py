@@ -82,6 +82,21 @@ def test_prose_on_the_wide_network_follows_its_speed_up(built_site):
     assert sentence.group(1) == expected
 
 
+def test_prose_on_the_learning_rates_follows_their_table(built_site):
+    """Training's sentence on the largest learning rate: how many hidden units died, as the
+    table counts them (it once said all of them had died when 3 of 10 were still alive)."""
+    training = page_text(built_site, "notebooks/training")
+    rows = re.findall(r"\b([0-9.]+) ([0-9.]+) [0-9.]+% [0-9.]+% (?:never|\d+) (\d+)\b",
+                      training[training.index("live hidden units α"):])[:5]
+    assert len(rows) == 5, "the learning-rate table is missing"
+    alpha, loss, live = rows[-1]
+    dead = 10 - int(live)
+    expected = (f"all 10 of its hidden units died, and its loss of {loss}" if dead == 10 else
+                f"{dead} of its 10 hidden units died. The {live} still alive keep its loss of {loss}" if dead else
+                f"none of its hidden units died, and its loss ended at {loss}")
+    assert f"With the largest, α = {float(alpha):g}, {expected}" in training
+
+
 def test_playground_model_is_the_build_model(built_site):
     """The exported JSON holds the weights the build trained, not a separate model."""
     from threadpoolctl import threadpool_limits

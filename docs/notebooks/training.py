@@ -286,15 +286,13 @@ Markdown(
 
 # %% [markdown]
 # **Too small.** With a tiny $\alpha$ every step is tiny. Nothing goes wrong, the loss
-# falls steadily, but 500 iterations cover only a short distance, and the run ends
+# falls steadily, but 500 iterations cover only a short distance, and the run can end
 # far from a good minimum. It would get there with many more iterations, which cost
 # time.
 #
-# **Larger, up to a point.** The original's $\alpha = 0.10$ is a cautious choice for
-# this network. A few times larger reaches 80% dev accuracy in far fewer iterations
-# and ends at a lower loss. The gradient is an average over the whole training set,
-# so it changes smoothly from one step to the next, and a fairly long step still
-# lands downhill.
+# **Larger, up to a point.** A larger $\alpha$ covers more ground with every step. The
+# gradient is an average over the whole training set, so it changes smoothly from one
+# step to the next, and a fairly long step still lands downhill.
 #
 # **Too large.** A step can then overshoot the valley and land higher on the other
 # side; the loss curve jumps up and down instead of falling. With ReLU there is a
@@ -304,8 +302,41 @@ Markdown(
 # exactly zero and no later step can move it again. It is a *dead* unit. When all
 # the hidden units die, $A^{[1]} = 0$ and the output is $\operatorname{softmax}(b^{[2]})$,
 # the same for every image: the network guesses one digit for everything, and its
-# loss sits near $\ln\,10$. That is what the largest rate in the table did.
+# loss sits near $\ln\,10$.
 #
+# What the five runs above did, read from the table:
+
+# %%
+def reached(alpha):
+    first = comparison.loc[alpha, "first iteration at 80% dev"]
+    return "never reached 80% dev accuracy" if pd.isna(first) else f"reached 80% dev accuracy at iteration {first:.0f}"
+
+
+def loss_at_500(alpha):
+    return f"{comparison.loc[alpha, 'loss at 500']:.3f}"
+
+
+original_alpha = config.learning_rate
+dead = 10 - comparison.loc[large, "live hidden units"]
+if dead == 10:
+    fate = f"all 10 of its hidden units died, and its loss of {loss_at_500(large)} sits near ln 10"
+elif dead > 0:
+    fate = (f"{dead} of its 10 hidden units died. The {10 - dead} still alive keep its loss of "
+            f"{loss_at_500(large)} below ln 10, but far above the {loss_at_500(best)} of α = {best:g}")
+else:
+    fate = f"none of its hidden units died, and its loss ended at {loss_at_500(large)}"
+if best == original_alpha:
+    larger = f"The original's α = {original_alpha:g} was the best of the five: it {reached(best)}."
+else:
+    larger = (f"The original's α = {original_alpha:g} {reached(original_alpha)}, with a loss of "
+              f"{loss_at_500(original_alpha)} at the end; α = {best:g} {reached(best)}, with a loss of "
+              f"{loss_at_500(best)}.")
+Markdown(
+    f"The smallest rate, α = {small:g}, {reached(small)} and ended at a loss of {loss_at_500(small)}. "
+    f"{larger} With the largest, α = {large:g}, {fate}."
+)
+
+# %% [markdown]
 # The learning rate is the first thing to tune. The [Going further](../going_further/)
 # page changes the algorithm itself: smaller, cheaper steps on mini-batches, a
 # better starting point, and a rate that shrinks during training. The
