@@ -215,3 +215,76 @@ def test_search_reads_the_page_without_its_svg_styles_or_images(math):
 def test_an_unknown_aside_key_fails_the_page(math):
     with pytest.raises(PluginError, match="nothing was set aside"):
         math.on_post_page("<p><!--nnfs-aside:" + "0" * 32 + "--></p>", page("x.md"), None)
+
+
+# ---- typesetting ahead, from the sources ------------------------------------------------
+
+PREFETCHED_PAGE = '''\
+# A page
+
+Inline $a_{k'}$ and $h$, then an executed block:
+
+```python exec="true" source="above" result="text"
+print("$not math$")
+```
+
+Between two blocks: $\\partial L / \\partial d$.
+
+```python exec="true" source="above" result="text"
+print("done")
+```
+
+!!! note
+    In a note: $x^2$.
+
+| a | b |
+|---|---|
+| $y_k$ | 2 |
+
+$$
+\\frac{\\partial \\ell}{\\partial z} = a - y
+$$
+'''
+
+PREFETCHED_NOTEBOOK = '''\
+# %% [markdown]
+# # A notebook
+#
+# With $W^{[1]}$ and
+#
+# $$
+# Z^{[1]} = W^{[1]} X + b^{[1]}
+# $$
+
+# %%
+x = 1
+'''
+
+
+def test_prefetch_typesets_every_equation_the_build_then_shows(math, tmp_path, monkeypatch):
+    """prefetch reads the sources; each page, converted as the build's jobs convert it (the
+    build's configuration, markdown-exec's fences), then finds all its equations in the cache.
+    Math between two executed blocks was missed before prefetch set the fences aside (a fence
+    its Markdown cannot parse is read as backticks, and the prose between two becomes code)."""
+    import jupytext
+    import markdown
+
+    from test_hook import load_hook
+
+    docs = tmp_path / "docs"
+    (docs / "notebooks").mkdir(parents=True)
+    (docs / "page.md").write_text(PREFETCHED_PAGE)
+    (docs / "notebooks" / "n.py").write_text(PREFETCHED_NOTEBOOK)
+    assert math.prefetch(docs) == 8                       # 6 on the page, 2 in the notebook
+    assert math.prefetch(docs) == 0                       # all cached: a second run typesets nothing
+
+    monkeypatch.setenv("NNFS_TRAIN_CACHE", str(tmp_path / "train"))
+    config = load_hook("exec_job").build_config(str(ROOT / "mkdocs.yml"))   # as a page's job has it
+    md = markdown.Markdown(extensions=config.markdown_extensions, extension_configs=config.mdx_configs)
+    rendered = math.stats["rendered"]
+    html = math.typeset_page(md.convert(PREFETCHED_PAGE), "page.md")
+    cells = "".join(f'<div class="jp-RenderedHTMLCommon jp-RenderedMarkdown">{cell.source}</div>'
+                    for cell in jupytext.read(docs / "notebooks" / "n.py").cells if cell.cell_type == "markdown")
+    html += math.typeset_page(cells, "notebooks/n.py")
+    assert html.count("<svg") == 8 and "not math" in html
+    assert math.stats["rendered"] == rendered, "an equation of the page was not prefetched"

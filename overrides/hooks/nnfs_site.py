@@ -23,7 +23,8 @@
   (nnfs.timing.build_results waits for the file; a notebook that reads the variable
   itself starts after the pipeline).
   Executed Markdown blocks (markdown-exec) are cached too, under .cache/markdown-exec/<key>/:
-  see _ExecCache. On a cold build exec_job.py fills that cache, in a job per page.
+  see _ExecCache. On a cold build exec_job.py fills that cache, in a job per page, and a
+  first job typesets the equations of the sources (nnfs_math.prefetch) while jobs.py warms up.
   on_config starts the jobs and returns: mkdocs renders pages while they run.
 * on_files: publish the build's figures and JSON under generated/ (pipeline.py's OUTPUTS,
   which may not exist yet). Order the pages so that mkdocs renders first those whose jobs
@@ -357,6 +358,9 @@ def on_config(config):
     jobs += _notebook_jobs(config, jupyter, pipeline, nice)
     if jobs and not exec_cache.folder.is_dir():  # a cold build: each Markdown page's blocks run as a job too
         docs = Path(config["docs_dir"])
+        # First of all, on the core jobs.py's warm-ups leave idle: the equations, from the sources.
+        jobs.insert(0, Job("typesetting the equations of the sources (nnfs_math.py)",
+                           [sys.executable, HERE / "nnfs_math.py", docs], nice=nice, quiet=True))
         for page in one_page_sessions(docs):
             jobs.append(Job(f"executed blocks of {page} (exec_job.py)",
                             call=(HERE / "exec_job.py", "main", [config["config_file_path"], page]), nice=nice,
