@@ -60,7 +60,7 @@ CACHE = ROOT / ".cache"
 RESULTS_ENV = "NNFS_SITE_RESULTS"   # a notebook that reads it runs after the pipeline
 BACKGROUND_NICE = 10   # every job but the pipeline, on a busy machine...
 QUIET_NICE = 19        # ...and on a quiet one: the pipeline then keeps a whole core
-CACHE_KINDS = ("nnfs-site", "mkdocs-jupyter", "markdown-exec", "nnfs-train")
+CACHE_KINDS = ("nnfs-site", "mkdocs-jupyter", "markdown-exec", "nnfs-train", "pages")
 TRAIN_CACHE_ENV = "NNFS_TRAIN_CACHE"  # nnfs.memo: a run several pages show is trained once
 
 _state = {}
