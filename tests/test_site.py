@@ -170,6 +170,8 @@ def test_breakage_fails_the_build(breakage, project_copy, tmp_path):
     result = mkdocs_build(project_copy, tmp_path / "site")
     assert result.returncode != 0
     assert message in result.stderr
+    again = mkdocs_build(project_copy, tmp_path / "again")   # nothing of a failed build is kept as good
+    assert again.returncode != 0 and message in again.stderr
 
 
 def test_every_executed_block_ran_in_a_job_or_came_from_the_cache(built_site):
