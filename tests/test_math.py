@@ -261,15 +261,17 @@ x = 1
 '''
 
 
-def test_prefetch_typesets_every_equation_the_build_then_shows(math, tmp_path, monkeypatch):
+def test_prefetch_typesets_every_equation_the_build_then_shows(math, tmp_path):
     """prefetch reads the sources; each page, converted as the build's jobs convert it (the
     build's configuration, markdown-exec's fences), then finds all its equations in the cache.
     Math between two executed blocks was missed before prefetch set the fences aside (a fence
     its Markdown cannot parse is read as backticks, and the prose between two becomes code)."""
-    import jupytext
-    import markdown
+    import os
+    import subprocess
+    import sys
+    import textwrap
 
-    from test_hook import load_hook
+    import jupytext
 
     docs = tmp_path / "docs"
     (docs / "notebooks").mkdir(parents=True)
@@ -278,11 +280,22 @@ def test_prefetch_typesets_every_equation_the_build_then_shows(math, tmp_path, m
     assert math.prefetch(docs) == 8                       # 6 on the page, 2 in the notebook
     assert math.prefetch(docs) == 0                       # all cached: a second run typesets nothing
 
-    monkeypatch.setenv("NNFS_TRAIN_CACHE", str(tmp_path / "train"))
-    config = load_hook("exec_job").build_config(str(ROOT / "mkdocs.yml"))   # as a page's job has it
-    md = markdown.Markdown(extensions=config.markdown_extensions, extension_configs=config.mdx_configs)
+    # Converted in a process of its own: loading the build's configuration runs the hooks'
+    # on_config, and nnfs_site's forgets the imported nnfs modules (for `mkdocs serve`).
+    script = textwrap.dedent(f"""
+        import sys
+        import markdown
+        sys.path.insert(0, {str(ROOT / "overrides" / "hooks")!r})
+        import exec_job
+        config = exec_job.build_config({str(ROOT / "mkdocs.yml")!r})   # as a page's job has it
+        md = markdown.Markdown(extensions=config.markdown_extensions, extension_configs=config.mdx_configs)
+        sys.stdout.write(md.convert(sys.stdin.read()))
+    """)
+    converted = subprocess.run([sys.executable, "-c", script], input=PREFETCHED_PAGE, capture_output=True, text=True,
+                               cwd=ROOT, env={**os.environ, "NNFS_TRAIN_CACHE": str(tmp_path / "train")}, timeout=300)
+    assert converted.returncode == 0, converted.stderr[-3000:]
     rendered = math.stats["rendered"]
-    html = math.typeset_page(md.convert(PREFETCHED_PAGE), "page.md")
+    html = math.typeset_page(converted.stdout, "page.md")
     cells = "".join(f'<div class="jp-RenderedHTMLCommon jp-RenderedMarkdown">{cell.source}</div>'
                     for cell in jupytext.read(docs / "notebooks" / "n.py").cells if cell.cell_type == "markdown")
     html += math.typeset_page(cells, "notebooks/n.py")
