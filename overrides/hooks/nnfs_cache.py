@@ -17,10 +17,12 @@
   Pygments) took 0.85 s of a 2.2 s warm build. A page's conversion depends on its Markdown
   (its {{ placeholders }} already filled), its path, the site's files (links are checked
   and rewritten against them), and what its snippets and executed blocks read: the files
-  its snippets name, every file of docs/ but the pages and of nnfs/, mkdocs.yml, these
-  hooks, the Markdown libraries' versions and the build's key (nnfs_site: code and data). This hook wraps mkdocs' `Page.render`: what it sets (the
-  HTML, the table of contents, the title, the anchors present and the links to anchors) is
-  stored in .cache/pages/<build key>/<hash of all that>.json and read back while none of it
+  its snippets name, every file of docs/ but the pages, mkdocs.yml, these hooks, the
+  Markdown libraries' versions, and the nnfs source and the dataset, which the build's key
+  covers. This hook wraps mkdocs' `Page.render`: what it sets (the HTML, the table of
+  contents, the title, the anchors present and the links to anchors) is stored in
+  .cache/pages/<build key>/<hash of all that>.json (nnfs_site names the folder) and read
+  back while none of it
   changes. A render that logged a warning is not stored, so a broken link is reported on
   every build. If mkdocs changes what `render` sets, the hook leaves it as it is.
 """
@@ -30,14 +32,12 @@ import json
 import logging
 import os
 import re
-import sys
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 log = logging.getLogger("mkdocs.hooks.nnfs_cache")
 ROOT_CACHE = Path(__file__).resolve().parents[2] / ".cache"
 CACHE = ROOT_CACHE / "search"
-PAGES = ROOT_CACHE / "pages"
 stats = {"hits": 0, "misses": 0, "pages from the cache": 0, "pages rendered": 0}
 _indexed = set()   # keys of the pages on_page_content indexed in this build
 
@@ -114,31 +114,29 @@ def on_page_content(html, page, config, files):
 
 _RENDERED = ("content", "toc", "_title_from_render", "present_anchor_ids", "links_to_anchors")
 _context = {}   # id(files) -> the hash of what every page's conversion depends on, in this build
+_pages = {"dir": None}   # this build's folder of pages, named by nnfs_site
 
 
-def _site_key():
-    """nnfs_site's key for this build (the nnfs source, pipeline.py and the dataset)."""
-    path = str(Path(__file__).with_name("nnfs_site.py"))
-    for module in list(sys.modules.values()):
-        if getattr(module, "__file__", None) == path:
-            return getattr(module, "_state", {}).get("key") or ""
-    return ""
+def set_pages_dir(folder):
+    """nnfs_site.py's on_config names this build's folder for the pages (it follows the build
+    key, which covers the nnfs source and the dataset). Without one, pages are not cached."""
+    _pages["dir"] = Path(folder)
 
 
 def _context_key(config, files):
-    """What every page's conversion depends on, besides its own Markdown and path."""
+    """What every page's conversion depends on, besides its own Markdown and path (the
+    nnfs source and the dataset: the folder's build key)."""
     key = _context.get(id(files))
     if key is None:
         root = Path(config.config_file_path).parent
-        h = hashlib.sha256(f"{_site_key()}\0{config.use_directory_urls}\0".encode())
+        h = hashlib.sha256(f"{config.use_directory_urls}\0".encode())
         for package in ("mkdocs", "markdown", "pymdown-extensions", "pygments", "markdown-exec", "mkdocs-material"):
             try:
                 h.update(f"{package} {version(package)}\0".encode())
             except PackageNotFoundError:
                 h.update(f"{package} none\0".encode())
         sources = [Path(config.config_file_path), *sorted(Path(__file__).parent.glob("*.py")),
-                   *sorted(p for p in Path(config.docs_dir).rglob("*") if p.suffix != ".md"),  # a page's own: its key
-                   *sorted((root / "nnfs").rglob("*.py"))]
+                   *sorted(p for p in Path(config.docs_dir).rglob("*") if p.suffix != ".md")]  # a page's own: its key
         for path in sources:
             if path.is_file():
                 h.update(_relative(path, root).encode() + b"\0" + path.read_bytes() + b"\0")
@@ -199,9 +197,11 @@ class _Warnings(logging.Handler):
 
 def cached_render(render):
     def render_once(page, config, files):
+        if _pages["dir"] is None:
+            return render(page, config, files)
         key = hashlib.sha256(f"{_context_key(config, files)}\0{page.file.src_uri}\0{page.markdown}\0".encode())
         key.update(_snippet_files(page.markdown, Path(config.config_file_path).parent))
-        path = PAGES / (_site_key() or "_") / f"{key.hexdigest()[:32]}.json"
+        path = _pages["dir"] / f"{key.hexdigest()[:32]}.json"
         try:
             stored = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):

@@ -309,8 +309,7 @@ def prefetch(docs_dir):
         for path in notebooks:
             for cell in jupytext.read(path).cells:
                 if cell.cell_type == "markdown":
-                    _NOTEBOOK_MATH.sub(lambda m: wrap(m.group(1).strip(), True, where=path.name) if m.group(1)
-                                       else wrap(m.group(2), False, where=path.name), cell.source)
+                    _notebook_math(cell.source, path.name)
     return stats["rendered"] - before
 
 

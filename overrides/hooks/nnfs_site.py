@@ -352,6 +352,7 @@ def on_config(config):
     jupyter = _hook("nnfs_jupyter")
     jupyter.configure(config)
     jupyter.set_cache_dir(CACHE / "mkdocs-jupyter" / key)
+    _hook("nnfs_cache").set_pages_dir(CACHE / "pages" / key)
     from nnfs.threads import available_cpus  # os only: no NumPy
 
     nice = background_nice(os.getloadavg()[0], available_cpus())

@@ -189,16 +189,15 @@ def export_browser_training(out, X_train, Y_train, X_dev, Y_dev, description):
 
 
 def warm_up(calls):
-    """Before jobs.py forks the pipeline (`calls`: its argument list): import scikit-learn
-    (the peer row) and parse the sample, if the build uses it (nnfs.data keeps it for the
-    process, and so for every job forked after). Another dataset is read by `main` itself:
-    parsing a big file here would hold up the warm-ups of the other jobs."""
+    """Before jobs.py forks the pipeline: import scikit-learn (the peer row) and parse the
+    sample, if the build uses it (notebook_job.load_sample_once: every job forked after reads
+    it from memory). Another dataset is read by `main` itself: parsing a big file here would
+    hold up the warm-ups of the other jobs."""
     import sklearn.neural_network  # noqa: F401
 
-    if any(spec == "sample" for *_, spec in calls):
-        from nnfs.data import load_sample
+    import notebook_job   # this folder is sys.path[0]
 
-        load_sample()
+    notebook_job.load_sample_once()
 
 
 def main(tmp_dir, out_dir, spec):
