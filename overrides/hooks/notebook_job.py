@@ -146,13 +146,21 @@ def execute(nb, allow_errors=False):
             if cell.cell_type != "code" or not cell.source.strip():
                 continue
             client.iopub_channel.get_msgs()              # drop what came before this cell
-            client.execute(cell.source, store_history=True, stop_on_error=not allow_errors)
+            msg_id = client.execute(cell.source, store_history=True, stop_on_error=not allow_errors)
             reply = client.get_shell_msg(timeout=60)["content"]
             cell.outputs = []
-            # In-process, the cell has run by now, and every message since it started is
-            # its own (its stream messages carry no parent header to match).
-            for msg in client.iopub_channel.get_msgs():
+            # Every message from here to the kernel's "idle" after this cell's execute_input is
+            # the cell's own (its stream messages carry no parent header to match). Waiting for
+            # that idle, as nbclient does, rather than taking what has arrived by the reply:
+            # the output streams reach the channel through ipykernel's IO thread.
+            started = False
+            while True:
+                msg = client.get_iopub_msg(timeout=60)
                 content = msg["content"]
+                started = started or msg["msg_type"] == "execute_input"
+                if (started and msg["msg_type"] == "status" and content["execution_state"] == "idle"
+                        and msg["parent_header"].get("msg_id") == msg_id):
+                    break
                 if "execution_count" in content:
                     cell.execution_count = content["execution_count"]
                 if msg["msg_type"] == "clear_output":
